@@ -45,6 +45,10 @@ class SyscallInjector {
 
   pid_t tid() const { return tid_; }
   const user_regs_struct& original_regs() const { return saved_; }
+  // The blocked-signal mask the thread had before injection. While an injector is active the
+  // thread's mask is "everything blocked" (PTRACE_GETSIGMASK would show that): read masks
+  // through this, or before creating the injector.
+  uint64_t original_sigmask() const { return saved_mask_; }
 
  private:
   SyscallInjector(pid_t tid, uint64_t insn, const user_regs_struct& saved)
@@ -52,6 +56,7 @@ class SyscallInjector {
   pid_t tid_;
   uint64_t insn_;
   user_regs_struct saved_;
+  uint64_t saved_mask_ = 0;
   bool active_ = true;
   bool moved_regs_ = false;   // registers changed since Create
 };
@@ -66,6 +71,7 @@ Status ReadRemote(pid_t pid, uint64_t addr, void* buf, size_t size);
 Status WriteRemote(pid_t pid, uint64_t addr, const void* buf, size_t size);
 
 // A scratch page mapped in the tracee through the injector, unmapped on destruction.
+// Must be destroyed before the injector it was made with.
 class RemoteScratch {
  public:
   static Result<RemoteScratch> Map(SyscallInjector& inj, size_t size);

@@ -34,4 +34,9 @@ user_regs_struct RegsForResume(const user_regs_struct& frozen);
 // Program counter / syscall number accessors so common code stays arch-neutral.
 inline uint64_t InstructionPointer(const user_regs_struct& r) { return r.rip; }
 
+// Points `r` at the syscall instruction at `insn` with number `nr` and six arguments. orig_ax is
+// cleared so that resuming from a signal stop applies no restart fix-up to these registers.
+void PrepareSyscall(user_regs_struct& r, uint64_t insn, long nr, const uint64_t args[6]);
+inline int64_t SyscallReturn(const user_regs_struct& r) { return static_cast<int64_t>(r.rax); }
+
 }  // namespace stasis::arch

@@ -120,7 +120,10 @@ user_regs_struct RegsForResume(const user_regs_struct& frozen) {
           r.rdx = frozen.r10;
           r.rax = frozen.orig_rax;
           r.rip -= kSyscallInsnLen;
-        } else if (nr == SYS_futex && (frozen.rsi & 0x7f) == 9 /* FUTEX_WAIT_BITSET: absolute */) {
+        } else if (nr == SYS_futex && ((frozen.rsi & 0x7f) == 9 || (frozen.rsi & 0x7f) == 0)) {
+          // FUTEX_WAIT_BITSET's timeout is absolute: re-issue as is. FUTEX_WAIT's is relative
+          // and its remaining part is lost; waiting the whole timeout again is closer to the
+          // caller's intent than a wait that returns EINTR without being woken.
           r.rax = frozen.orig_rax;
           r.rip -= kSyscallInsnLen;
         } else {

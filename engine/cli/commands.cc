@@ -1,6 +1,7 @@
 #include "engine/cli/commands.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -19,7 +20,7 @@ namespace {
 
 constexpr const char kUsage[] =
     "usage: stasis <command> [options]\n"
-    "  check [--all] [--json]\n"
+    "  check [--all] [--json] [--no-cache]\n"
     "  dump -t PID -D DIR [-R|--leave-running] [-j|--shell-job] [-o LOG] [-v N]\n"
     "  restore -D DIR [-d|--restore-detached] [--pidfile F] [-j|--shell-job] [-o LOG] [-v N]\n"
     "  show DIR|FILE [--json]\n";
@@ -36,10 +37,11 @@ struct ParsedArgs {
   bool detached = false;
   bool all = false;
   bool json = false;
+  bool no_cache = false;
   std::string positional;
 };
 
-enum LongOnly { kPidfile = 1000, kAll, kJson };
+enum LongOnly { kPidfile = 1000, kAll, kJson, kNoCache };
 
 bool Parse(int argc, char** argv, ParsedArgs* out) {
   static const option kOptions[] = {
@@ -53,6 +55,7 @@ bool Parse(int argc, char** argv, ParsedArgs* out) {
       {"pidfile", required_argument, nullptr, kPidfile},
       {"all", no_argument, nullptr, kAll},
       {"json", no_argument, nullptr, kJson},
+      {"no-cache", no_argument, nullptr, kNoCache},
       {nullptr, 0, nullptr, 0},
   };
   optind = 1;
@@ -77,6 +80,7 @@ bool Parse(int argc, char** argv, ParsedArgs* out) {
       case kPidfile: out->pidfile = optarg; break;
       case kAll: out->all = true; break;
       case kJson: out->json = true; break;
+      case kNoCache: out->no_cache = true; break;
       default: return false;
     }
   }
@@ -93,6 +97,8 @@ bool SetUpLog(Logger& log, const ParsedArgs& a) {
   if (a.log_file.empty()) return true;
   std::string path = a.log_file;
   if (path[0] != '/' && !a.images_dir.empty()) path = a.images_dir + "/" + path;
+  // dump creates its images dir (0700) if missing; the log inside it must not fail first.
+  if (a.pid != 0 && !a.images_dir.empty()) (void)::mkdir(a.images_dir.c_str(), 0700);
   if (!log.OpenFile(path)) {
     std::fprintf(stderr, "stasis: cannot open log file %s: %s\n", path.c_str(), std::strerror(errno));
     return false;
@@ -171,6 +177,7 @@ int Main(int argc, char** argv) {
     check::CheckOptions o;
     o.all = a.all;
     o.json = a.json;
+    o.no_cache = a.no_cache;
     return check::RunCheck(o);
   }
   if (verb == "show") {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Usage: ci/test.sh BUILD
+# Everything CI checks, in order, stopping at the first failure with one clear line:
+#   1. unit tests (ctest)
+#   2. the zdtm suite through dump and restore on the running kernel (ci/zdtm.sh)
+#   3. the fuzzing smoke (fuzz/smoke.sh), if present
+#   4. the kernel-matrix smoke (kernels/smoke.sh), if present
+# Ends with each step's summary and time. Budget: well under 25 minutes on 2 cores.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+(($# == 1)) || { echo "usage: ci/test.sh BUILD" >&2; exit 2; }
+build=$(cd "$1" 2>/dev/null && pwd) || { echo "ci/test.sh: build directory '$1' does not exist" >&2; exit 2; }
+
+summaries=()
+logdir=$build/ci-test
+mkdir -p "$logdir"
+
+print_summaries() {
+  echo "=== ci/test.sh summary"
+  for s in "${summaries[@]}"; do echo "  $s"; done
+}
+
+# run_step NAME SUMMARY_REGEX COMMAND...: runs COMMAND with its output shown and kept in
+# $logdir/NAME.log; records the last line matching SUMMARY_REGEX; stops everything on failure.
+run_step() {
+  local name=$1 pattern=$2
+  shift 2
+  echo "=== $name: $*"
+  local start=$SECONDS
+  "$@" 2>&1 | tee "$logdir/$name.log"
+  local rc=${PIPESTATUS[0]}
+  local summary
+  summary=$(grep -E "$pattern" "$logdir/$name.log" | tail -n 1)
+  summaries+=("$name: ${summary:-(no summary line)} [$((SECONDS - start))s, exit $rc]")
+  if ((rc != 0)); then
+    print_summaries
+    echo "ci/test.sh: FAILED at step '$name' (exit $rc); full output in $logdir/$name.log" >&2
+    exit 1
+  fi
+}
+
+run_step unit 'tests passed|tests failed|No tests were found' \
+  ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
+run_step zdtm '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' \
+  "$root/ci/zdtm.sh" "$build" host "" ""
+if [[ -x $root/fuzz/smoke.sh ]]; then
+  run_step fuzz-smoke 'pass|PASS|ok|OK|fail|FAIL' "$root/fuzz/smoke.sh" "$build"
+else
+  summaries+=("fuzz-smoke: skipped (fuzz/smoke.sh not present)")
+fi
+if [[ -x $root/kernels/smoke.sh ]]; then
+  run_step kernels-smoke 'pass|PASS|ok|OK|fail|FAIL' "$root/kernels/smoke.sh" "$build"
+else
+  summaries+=("kernels-smoke: skipped (kernels/smoke.sh not present)")
+fi
+print_summaries
+echo "ci/test.sh: all steps passed"

@@ -1,13 +1,309 @@
 #include "engine/images/show.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <google/protobuf/text_format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <array>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "engine/common/fd.h"
+#include "engine/images/core.pb.h"
+#include "engine/images/files.pb.h"
+#include "engine/images/image_io.h"
+#include "engine/images/inventory.pb.h"
+#include "engine/images/mm.pb.h"
+#include "engine/images/object_data.pb.h"
+#include "engine/images/pstree.pb.h"
 
 namespace stasis::images {
+namespace {
 
-// Placeholder until the JSON view lands.
-int RunShow(const ShowOptions&) {
-  std::fputs("show: not built yet\n", stderr);
-  return 1;
+constexpr bool kPerPid = true;
+constexpr bool kSingle = false;
+
+// Every image kind `stasis show` knows, in the order a directory listing prints them.
+const std::array kImageKinds = {
+    ImageKindInfo{"inventory", kSingle, ImageKind::kInventory, &img::Inventory::default_instance()},
+    ImageKindInfo{"pstree", kSingle, ImageKind::kPstree, &img::ProcessEntry::default_instance()},
+    ImageKindInfo{"files", kSingle, ImageKind::kFiles, &img::FileEntry::default_instance()},
+    ImageKindInfo{"pipes-data", kSingle, ImageKind::kPipeData, &img::ObjectData::default_instance()},
+    ImageKindInfo{"memfd-data", kSingle, ImageKind::kMemfdData, &img::ObjectData::default_instance()},
+    ImageKindInfo{"core", kPerPid, ImageKind::kCore, &img::TaskCore::default_instance()},
+    ImageKindInfo{"mm", kPerPid, ImageKind::kMm, &img::MmCore::default_instance()},
+    ImageKindInfo{"pagemap", kPerPid, ImageKind::kPagemap, &img::PagemapEntry::default_instance()},
+    ImageKindInfo{"pages", kPerPid, ImageKind::kPages, nullptr},
+    ImageKindInfo{"fdinfo", kPerPid, ImageKind::kFdinfo, &img::FdEntry::default_instance()},
+};
+
+constexpr std::string_view kImgSuffix = ".img";
+
+// "42" -> 42; rejects empty, signs, leading zeros, 0 and anything above UINT32_MAX.
+bool ParsePid(std::string_view s, uint32_t* pid) {
+  if (s.empty() || s.size() > 10 || s[0] == '0') return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > UINT32_MAX) return false;
+  *pid = static_cast<uint32_t>(v);
+  return true;
+}
+
+// JSON string literal for a file name. Names that are not ours may hold any byte: bytes
+// outside printable ASCII become \u00XX so the document stays valid UTF-8.
+std::string JsonQuote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string Plural(uint64_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+Result<DecodedImage> DecodePages(const ImageKindInfo& info, std::span<const uint8_t> bytes,
+                                 uint64_t file_size, std::string_view name) {
+  const std::string n(name);
+  DecodedImage out;
+  out.name = n;
+  out.info = &info;
+  out.header = STASIS_VALUE(DecodeHeader(bytes, info.kind, name));
+  if (file_size < kPageSize)
+    return Corrupt(n + ": truncated header page (" + std::to_string(file_size) + " of " +
+                   std::to_string(kPageSize) + " bytes)");
+  if (out.header.payload_size % kPageSize != 0)
+    return Corrupt(n + ": page data of " + std::to_string(out.header.payload_size) +
+                   " bytes is not a whole number of pages");
+  if (out.header.payload_size != file_size - kPageSize)
+    return Corrupt(n + ": header promises " + std::to_string(out.header.payload_size) +
+                   " bytes of page data, file has " + std::to_string(file_size - kPageSize));
+  out.page_count = out.header.payload_size / kPageSize;
+  return out;
+}
+
+struct FileToShow {
+  std::string name;  // as printed, the key of the JSON object
+  std::string path;
+  const ImageKindInfo* info = nullptr;  // nullptr: skipped
+  uint32_t pid = 0;
+  std::string skip_reason;
+};
+
+// Reads and decodes one file. Pages images: only the header page is read.
+Result<DecodedImage> LoadImage(const FileToShow& f) {
+  auto fd = STASIS_VALUE_CTX(OpenFile(f.path, O_RDONLY), f.name);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return SysError("stat " + f.path);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (f.info->kind == ImageKind::kPages) {
+    std::string head(std::min<uint64_t>(size, kPageSize), '\0');
+    STASIS_TRY(PreadAll(fd.get(), head.data(), head.size(), 0, f.name));
+    return DecodeImage(*f.info, {reinterpret_cast<const uint8_t*>(head.data()), head.size()}, size,
+                       f.name);
+  }
+  fd.reset();
+  const std::string bytes = STASIS_VALUE_CTX(ReadFileToString(f.path, 256u << 20), f.name);
+  return DecodeImage(*f.info, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
+                     bytes.size(), f.name);
+}
+
+// A file given by path whose name says nothing: trust the kind its header claims, if any.
+const ImageKindInfo* GuessKindFromHeader(const std::string& path) {
+  auto fd = OpenFile(path, O_RDONLY);
+  if (!fd.ok()) return nullptr;
+  uint8_t head[kImageHeaderSize];
+  if (!PreadAll(fd->get(), head, sizeof head, 0, path).ok()) return nullptr;
+  if (std::memcmp(head, kImageMagic, sizeof kImageMagic) != 0) return nullptr;
+  uint32_t kind = 0;
+  for (int i = 3; i >= 0; --i) kind = (kind << 8) | head[12 + i];
+  return FindImageKind(static_cast<ImageKind>(kind));
+}
+
+Result<std::vector<FileToShow>> ListDirectory(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return Error(ErrorKind::kIO, "read directory " + dir + ": " + ec.message());
+  std::vector<FileToShow> files;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return Error(ErrorKind::kIO, "read directory " + dir + ": " + ec.message());
+    FileToShow f;
+    f.name = it->path().filename().string();
+    f.path = it->path().string();
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec)) {
+      f.skip_reason = "not a regular file";
+    } else if ((f.info = FindImageKindByName(f.name, &f.pid)) == nullptr) {
+      f.skip_reason = "not an image name";
+    }
+    files.push_back(std::move(f));
+  }
+  // Registry order, then pid; skipped files last, by name.
+  auto rank = [](const FileToShow& f) -> size_t {
+    return f.info ? static_cast<size_t>(f.info - KnownImageKinds().data()) : SIZE_MAX;
+  };
+  std::sort(files.begin(), files.end(), [&](const FileToShow& a, const FileToShow& b) {
+    if (rank(a) != rank(b)) return rank(a) < rank(b);
+    if (a.pid != b.pid) return a.pid < b.pid;
+    return a.name < b.name;
+  });
+  return files;
+}
+
+Result<std::vector<FileToShow>> FilesToShow(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return SysError(path);
+  if (S_ISDIR(st.st_mode)) return ListDirectory(path);
+  if (!S_ISREG(st.st_mode)) return InvalidArg(path + ": not an image file or directory");
+  FileToShow f;
+  f.path = path;
+  f.name = std::filesystem::path(path).filename().string();
+  f.info = FindImageKindByName(f.name, &f.pid);
+  if (f.info == nullptr) f.info = GuessKindFromHeader(path);
+  if (f.info == nullptr)
+    return Corrupt(f.name + ": neither the name nor the header says which image this is");
+  return std::vector<FileToShow>{std::move(f)};
+}
+
+}  // namespace
+
+std::span<const ImageKindInfo> KnownImageKinds() { return kImageKinds; }
+
+const ImageKindInfo* FindImageKindByName(std::string_view name, uint32_t* pid) {
+  if (!name.ends_with(kImgSuffix)) return nullptr;
+  name.remove_suffix(kImgSuffix.size());
+  for (const ImageKindInfo& info : kImageKinds) {
+    const std::string_view stem = info.stem;
+    if (!info.per_pid) {
+      if (name == stem) return &info;
+      continue;
+    }
+    uint32_t p = 0;
+    if (name.size() > stem.size() + 1 && name.starts_with(stem) && name[stem.size()] == '-' &&
+        ParsePid(name.substr(stem.size() + 1), &p)) {
+      if (pid != nullptr) *pid = p;
+      return &info;
+    }
+  }
+  return nullptr;
+}
+
+const ImageKindInfo* FindImageKind(ImageKind kind) {
+  for (const ImageKindInfo& info : kImageKinds)
+    if (info.kind == kind) return &info;
+  return nullptr;
+}
+
+Result<DecodedImage> DecodeImage(const ImageKindInfo& info, std::span<const uint8_t> bytes,
+                                 uint64_t file_size, std::string_view name) {
+  if (info.prototype == nullptr) return DecodePages(info, bytes, file_size, name);
+  const std::string n(name);
+  auto bodies = STASIS_VALUE(DecodeMessageImage(bytes, info.kind, name));
+  DecodedImage out;
+  out.name = n;
+  out.info = &info;
+  out.header = STASIS_VALUE(DecodeHeader(bytes, info.kind, name));
+  out.messages.reserve(bodies.size());
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    std::unique_ptr<google::protobuf::Message> m(info.prototype->New());
+    if (!m->ParseFromArray(bodies[i].data(), static_cast<int>(bodies[i].size())))
+      return Corrupt(n + ": message " + std::to_string(i) + " is not a valid " +
+                     info.prototype->GetDescriptor()->name());
+    out.messages.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string FormatImageText(const DecodedImage& image) {
+  std::string out = "=== " + image.name + " (" + ImageKindName(image.info->kind);
+  if (image.info->prototype == nullptr) {
+    out += ")\nformat version " + std::to_string(image.header.version) + ", " +
+           Plural(image.page_count, "page") + " (" + std::to_string(image.header.payload_size) +
+           " bytes of page data)\n";
+    return out;
+  }
+  out += ", " + Plural(image.messages.size(), "message") + ")\n";
+  const std::string type = image.info->prototype->GetDescriptor()->name();
+  for (size_t i = 0; i < image.messages.size(); ++i) {
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(*image.messages[i], &text);
+    out += "--- " + type + " " + std::to_string(i) + "\n" + text;
+  }
+  return out;
+}
+
+Result<std::string> FormatImageJson(const DecodedImage& image) {
+  if (image.info->prototype == nullptr) {
+    return "[{\"kind\":\"pages\",\"version\":" + std::to_string(image.header.version) +
+           ",\"payload_size\":" + std::to_string(image.header.payload_size) +
+           ",\"pages\":" + std::to_string(image.page_count) + "}]";
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;    // the names in the .proto, as crit prints them
+  options.always_print_primitive_fields = true;  // proto3 hides zeros; a reader wants them
+  std::string out = "[";
+  for (size_t i = 0; i < image.messages.size(); ++i) {
+    std::string json;
+    auto status = google::protobuf::util::MessageToJsonString(*image.messages[i], &json, options);
+    if (!status.ok())
+      return Internal(image.name + ": message " + std::to_string(i) +
+                      " cannot be shown as JSON: " + std::string(status.message()));
+    out += (i == 0 ? "\n" : ",\n") + json;
+  }
+  return out + (image.messages.empty() ? "]" : "\n]");
+}
+
+Result<std::string> RenderShow(const ShowOptions& options) {
+  const auto files = STASIS_VALUE(FilesToShow(options.path));
+  std::string out;
+  bool first = true;
+  for (const FileToShow& f : files) {
+    if (options.json) {
+      out += first ? "{\n" : ",\n";
+      out += JsonQuote(f.name) + ": ";
+    }
+    first = false;
+    if (f.info == nullptr) {
+      out += options.json ? "{\"skipped\":" + JsonQuote(f.skip_reason) + "}"
+                          : "=== " + f.name + ": skipped (" + f.skip_reason + ")\n";
+      continue;
+    }
+    const DecodedImage image = STASIS_VALUE(LoadImage(f));
+    out += options.json ? STASIS_VALUE(FormatImageJson(image)) : FormatImageText(image);
+  }
+  if (options.json) out += first ? "{}\n" : "\n}\n";
+  return out;
+}
+
+int RunShow(const ShowOptions& options) {
+  auto out = RenderShow(options);
+  if (!out.ok()) {
+    std::fprintf(stderr, "show: %s\n", out.error().message().c_str());
+    return 1;
+  }
+  if (std::fwrite(out->data(), 1, out->size(), stdout) != out->size() || std::fflush(stdout) != 0) {
+    std::perror("show: write to stdout");
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace stasis::images

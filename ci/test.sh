@@ -3,8 +3,9 @@
 # Everything CI checks, in order, stopping at the first failure with one clear line:
 #   1. unit tests (ctest)
 #   2. the zdtm suite through dump and restore on the running kernel (ci/zdtm.sh)
-#   3. the fuzzing smoke (fuzz/smoke.sh), if present
-#   4. the kernel-matrix smoke (kernels/smoke.sh), if present
+#   3. programs nobody here wrote (sleep, a bash loop, python3 threads) through dump/restore
+#   4. the fuzzing smoke (fuzz/smoke.sh), if present
+#   5. the kernel-matrix smoke (kernels/smoke.sh), if present
 # Ends with each step's summary and time. Budget: well under 25 minutes on 2 cores.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +44,7 @@ run_step unit 'tests passed|tests failed|No tests were found' \
   ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
 run_step zdtm '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' \
   "$root/ci/zdtm.sh" "$build" host "" ""
+run_step external '^external: [0-9]+ passed' "$root/ci/external.sh" "$build"
 if [[ -x $root/fuzz/smoke.sh ]]; then
   run_step fuzz-smoke 'pass|PASS|ok|OK|fail|FAIL' "$root/fuzz/smoke.sh" "$build"
 else

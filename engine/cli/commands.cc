@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/check/check.h"
+#include "engine/common/printable.h"
 #include "engine/common/log.h"
 #include "engine/dump/dump.h"
 #include "engine/images/show.h"
@@ -107,7 +108,8 @@ bool SetUpLog(Logger& log, const ParsedArgs& a) {
 }
 
 int Fail(const char* verb, const Error& e) {
-  std::fprintf(stderr, "%s: %s\n", verb, e.message().c_str());
+  // Messages may quote untrusted names from images: keep the promise of one line.
+  std::fprintf(stderr, "%s: %s\n", verb, Printable(e.message(), 4096).c_str());
   return 1;
 }
 

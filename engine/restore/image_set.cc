@@ -1,5 +1,7 @@
 #include "engine/restore/image_set.h"
 
+#include "engine/common/printable.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -66,7 +68,7 @@ Status CheckInventory(const img::Inventory& inv, const std::map<std::string, std
     return Corrupt(std::string(kInventory) + ": names " + std::to_string(inv.images_size()) + " images");
   for (const std::string& name : inv.images()) {
     if (!IsPlainImageName(name))
-      return Corrupt(std::string(kInventory) + ": image name '" + name.substr(0, 64) +
+      return Corrupt(std::string(kInventory) + ": image name '" + Printable(name, 64) +
                      "' is not a plain file name");
     if (files.find(name) == files.end())
       return Corrupt(name + ": named in inventory.img but missing from the image set");
@@ -210,7 +212,7 @@ Result<ImageSet> LoadImageSet(const std::string& dir) {
 
   for (const std::string& name : inventory[0].images()) {
     if (!IsPlainImageName(name))
-      return Corrupt(std::string(kInventory) + ": image name '" + name.substr(0, 64) +
+      return Corrupt(std::string(kInventory) + ": image name '" + Printable(name, 64) +
                      "' is not a plain file name");
     if (files.count(name) != 0) continue;
     if (name.rfind("pages-", 0) == 0) {

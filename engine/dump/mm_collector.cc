@@ -82,6 +82,7 @@ Result<img::Vma> VmaFromSmaps(const proc::MapsEntry& e) {
   uint32_t flags = e.shared ? MAP_SHARED : MAP_PRIVATE;
   if (kind == img::VMA_ANON_PRIVATE || kind == img::VMA_ANON_SHARED) flags |= MAP_ANONYMOUS;
   if (e.HasVmFlag("gd")) flags |= MAP_GROWSDOWN;
+  if (e.HasVmFlag("nr")) flags |= MAP_NORESERVE;
   v.set_flags(flags);
   v.set_pgoff(e.offset);
   v.set_kind(kind);

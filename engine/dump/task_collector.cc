@@ -7,6 +7,8 @@
 #include "engine/dump/creds.h"
 #include "engine/dump/proc_files.h"
 #include "engine/dump/signals.h"
+#include "engine/common/fd.h"
+#include "engine/proc/limits.h"
 #include "engine/proc/status.h"
 #include "engine/proc/text.h"
 
@@ -71,15 +73,15 @@ Status CollectThread(DumpContext& ctx, pid_t pid, pid_t tid, img::ThreadCore* t)
   return Status::Ok();
 }
 
+// From /proc: prlimit() on a task with other credentials needs CAP_SYS_RESOURCE.
 Status CollectRlimits(pid_t pid, img::TaskCore* core) {
-  for (int res = 0; res < RLIM_NLIMITS; ++res) {
-    rlimit64 old{};
-    if (::prlimit64(pid, static_cast<__rlimit_resource>(res), nullptr, &old) != 0)
-      return SysError("prlimit " + std::to_string(res));
+  const std::string path = "/proc/" + std::to_string(pid) + "/limits";
+  const std::string text = STASIS_VALUE(ReadFileToString(path));
+  for (const proc::ResourceLimit& l : STASIS_VALUE_CTX(proc::ParseLimits(text), path)) {
     img::Rlimit* r = core->add_rlimits();
-    r->set_resource(static_cast<uint32_t>(res));
-    r->set_cur(old.rlim_cur);
-    r->set_max(old.rlim_max);
+    r->set_resource(l.resource);
+    r->set_cur(l.soft);
+    r->set_max(l.hard);
   }
   return Status::Ok();
 }

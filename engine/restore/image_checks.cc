@@ -10,7 +10,7 @@ namespace stasis::restore {
 namespace {
 
 constexpr uint64_t kPage = images::kPageSize;
-constexpr uint32_t kKnownMapFlags = 0x01 | 0x02 | 0x20 | 0x100;  // SHARED PRIVATE ANONYMOUS GROWSDOWN
+constexpr uint32_t kKnownMapFlags = 0x01 | 0x02 | 0x20 | 0x100 | 0x4000;  // SHARED PRIVATE ANONYMOUS GROWSDOWN NORESERVE
 constexpr uint32_t kKnownProt = 0x1 | 0x2 | 0x4;                 // READ WRITE EXEC
 constexpr uint32_t kKnownAdvice = 0x1FF;
 constexpr uint32_t kMaxSignal = 64;

@@ -185,6 +185,7 @@ Status MapOne(const RestoreContext& ctx, Target& t, const img::Vma& v, bool gets
     default:
       return Internal(what + ": not a mappable VMA kind");
   }
+  flags |= static_cast<int>(v.flags() & MAP_NORESERVE);  // VmFlags "nr": glibc's thread arenas
   auto r = t.main().Checked("mmap", SYS_mmap, v.start(), len, prot, static_cast<uint64_t>(flags),
                             static_cast<uint64_t>(fd), pgoff);
   if (!r.ok()) return std::move(r.error().Context(what));

@@ -47,6 +47,8 @@ const char* ImageKindName(ImageKind kind) {
     case ImageKind::kPages: return "pages";
     case ImageKind::kFdinfo: return "fdinfo";
     case ImageKind::kFiles: return "files";
+    case ImageKind::kPipeData: return "pipes-data";
+    case ImageKind::kMemfdData: return "memfd-data";
   }
   return "unknown";
 }

@@ -40,6 +40,8 @@ enum class ImageKind : uint32_t {
   kPages = 6,
   kFdinfo = 7,
   kFiles = 8,
+  kPipeData = 9,    // pipes-data.img: ObjectData, bytes in flight per pipe/FIFO
+  kMemfdData = 10,  // memfd-data.img: ObjectData, memfd contents per inode
   // Issue 3 and later add theirs here; numbers are never reused.
 };
 

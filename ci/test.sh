@@ -16,6 +16,21 @@ summaries=()
 logdir=$build/ci-test
 mkdir -p "$logdir"
 
+# Totals over the steps that count tests (ctest, zdtm, external), as the closing line.
+print_totals() {
+  local p=0 f=0 k=0 line n
+  if line=$(grep -E 'tests failed out of [0-9]+' "$logdir/unit.log" 2>/dev/null | tail -n 1); then
+    n=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1 \2/' <<<"$line")
+    f=$((f + ${n% *})); p=$((p + ${n#* } - ${n% *}))
+  fi
+  for step in zdtm external; do
+    line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$logdir/$step.log" 2>/dev/null | tail -n 1) || continue
+    [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]] || continue
+    p=$((p + BASH_REMATCH[1])); f=$((f + BASH_REMATCH[2])); k=$((k + ${BASH_REMATCH[4]:-0}))
+  done
+  echo "test: $p passed, $f failed, $k skipped"
+}
+
 print_summaries() {
   echo "=== ci/test.sh summary"
   for s in "${summaries[@]}"; do echo "  $s"; done
@@ -36,6 +51,7 @@ run_step() {
   if ((rc != 0)); then
     print_summaries
     echo "ci/test.sh: FAILED at step '$name' (exit $rc); full output in $logdir/$name.log" >&2
+    print_totals
     exit 1
   fi
 }
@@ -57,3 +73,4 @@ else
 fi
 print_summaries
 echo "ci/test.sh: all steps passed"
+print_totals

@@ -41,6 +41,16 @@ TEST(RegsForResume, NanosleepContinuesWithRemainingTime) {
   EXPECT_EQ(r.rax, static_cast<uint64_t>(SYS_clock_nanosleep));
 }
 
+TEST(RegsForResume, FutexWaitIsReissued) {
+  for (uint64_t op : {0ull /* FUTEX_WAIT */, 128ull /* private */, 9ull /* WAIT_BITSET */, 137ull}) {
+    user_regs_struct frozen = InSyscall(SYS_futex, -516);
+    frozen.rsi = op;
+    user_regs_struct r = RegsForResume(frozen);
+    EXPECT_EQ(r.rip, 0x1000u) << op;
+    EXPECT_EQ(r.rax, static_cast<uint64_t>(SYS_futex)) << op;
+  }
+}
+
 TEST(RegsForResume, LostRestartBlockBecomesEintr) {
   user_regs_struct frozen = InSyscall(SYS_nanosleep, -516);
   frozen.rsi = 0;  // no rem pointer: the remaining time is unknown

@@ -60,19 +60,6 @@ inline constexpr int kRseqFlagUnregister = 1;
 
 }  // namespace stasis::check::abi
 
-namespace stasis::check::abi {
-
-// PTRACE_GET_RSEQ_CONFIGURATION (5.13); glibc's <sys/ptrace.h> may not name it.
-inline constexpr int kPtraceGetRseqConfiguration = 0x420f;
-struct PtraceRseqConfiguration {
-  uint64_t rseq_abi_pointer;
-  uint32_t rseq_abi_size;
-  uint32_t signature;
-  uint32_t flags;
-  uint32_t pad;
-};
-
-}  // namespace stasis::check::abi
 
 namespace stasis::check::abi {
 

@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "engine/inject/rseq_config.h"
 #include "engine/check/kernel_abi.h"
 #include "engine/check/probes.h"
 
@@ -136,14 +137,11 @@ void ProbeXstate(ProbeReport& r, pid_t pid) noexcept {
 }
 
 void ProbeRseqConfig(ProbeReport& r, pid_t pid) noexcept {
-  abi::PtraceRseqConfiguration conf{};
-  long n = ptrace(static_cast<__ptrace_request>(abi::kPtraceGetRseqConfiguration), pid,
-                  sizeof(conf), &conf);
-  if (n < 0) return r.MissingErrno(Feature::kPtraceRseqConfig, errno, "PTRACE_GET_RSEQ_CONFIGURATION");
-  if (conf.rseq_abi_pointer == 0)
-    return r.Ok(Feature::kPtraceRseqConfig, "works; the test child has no rseq area");
-  r.Ok(Feature::kPtraceRseqConfig, "rseq area of %u bytes, signature 0x%x", conf.rseq_abi_size,
-       conf.signature);
+  auto conf = inject::GetRseqConfig(pid);
+  if (!conf.ok())
+    return r.MissingErrno(Feature::kPtraceRseqConfig, conf.error().sys_errno(), "PTRACE_GET_RSEQ_CONFIGURATION");
+  if (conf->area == 0) return r.Ok(Feature::kPtraceRseqConfig, "works; the test child has no rseq area");
+  r.Ok(Feature::kPtraceRseqConfig, "rseq area of %u bytes, signature 0x%x", conf->size, conf->signature);
 }
 
 void ProbeSeccompFilter(ProbeReport& r, pid_t pid, int tracee_seccomp_errno) noexcept {

@@ -12,6 +12,7 @@
 
 #include "engine/common/fd.h"
 #include "engine/images/image_io.h"
+#include "engine/inject/rseq_config.h"
 #include "engine/proc/maps.h"
 #include "engine/restore/image_checks.h"
 #include "engine/restore/target.h"
@@ -20,18 +21,9 @@ namespace stasis::restore {
 namespace {
 
 constexpr uint64_t kPage = images::kPageSize;
-constexpr long kPtraceGetRseqConfiguration = 0x420f;
 constexpr int kRseqFlagUnregister = 1;
 constexpr int kPrSetVma = 0x53564d41;
 constexpr int kPrSetVmaAnonName = 0;
-
-struct PtraceRseqConfiguration {
-  uint64_t rseq_abi_pointer;
-  uint32_t rseq_abi_size;
-  uint32_t signature;
-  uint32_t flags;
-  uint32_t pad;
-};
 
 struct Area {
   uint64_t start;
@@ -233,13 +225,11 @@ Result<uint64_t> Target::PutString(size_t offset, const std::string& s) {
 }
 
 Status DropPuppetRseq(Target& t) {
-  PtraceRseqConfiguration conf{};
-  if (::ptrace(static_cast<__ptrace_request>(kPtraceGetRseqConfiguration), t.pid(),
-               reinterpret_cast<void*>(sizeof conf), &conf) != static_cast<long>(sizeof conf))
-    return Status::Ok();   // kernel without rseq reporting: nothing can be registered either
-  if (conf.rseq_abi_pointer == 0) return Status::Ok();
-  STASIS_TRY_CTX(t.main().Checked("rseq unregister", SYS_rseq, conf.rseq_abi_pointer, conf.rseq_abi_size,
-                                  kRseqFlagUnregister, conf.signature),
+  auto conf = inject::GetRseqConfig(t.pid());
+  if (!conf.ok()) return Status::Ok();   // kernel without rseq reporting: nothing can be registered either
+  if (conf->area == 0) return Status::Ok();
+  STASIS_TRY_CTX(t.main().Checked("rseq unregister", SYS_rseq, conf->area, conf->size,
+                                  kRseqFlagUnregister, conf->signature),
                  t.who());
   return Status::Ok();
 }

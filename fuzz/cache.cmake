@@ -5,6 +5,8 @@ set(CMAKE_C_COMPILER clang CACHE STRING "")
 set(CMAKE_CXX_COMPILER clang++ CACHE STRING "")
 set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "")
 set(STASIS_BUILD_FUZZ ON CACHE BOOL "")
+# The fuzz targets need only stasis_core and stasis_restore: no unit tests, zdtm or benchmarks.
+set(STASIS_BUILD_TESTS OFF CACHE BOOL "")
 set(STASIS_BUILD_ZDTM OFF CACHE BOOL "")
 set(STASIS_BUILD_BENCH OFF CACHE BOOL "")
 set(STASIS_SANITIZE_FLAGS

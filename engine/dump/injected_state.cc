@@ -72,6 +72,7 @@ Status CollectProcessPrctls(inject::SyscallInjector& inj, pid_t pid, uint64_t sc
   STASIS_TRY(inj.Checked("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, PR_GET_CHILD_SUBREAPER,
                          Field(scratch, offsetof(ScratchLayout, child_subreaper))));
   uint64_t dumpable = STASIS_VALUE(inj.Checked("prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE));
+  uint64_t thp_disable = STASIS_VALUE(inj.Checked("prctl(PR_GET_THP_DISABLE)", SYS_prctl, PR_GET_THP_DISABLE));
   // brk(0) cannot fail: it returns the current break.
   uint64_t brk = STASIS_VALUE(inj.Checked("brk", SYS_brk, 0));
   int32_t values[2];
@@ -79,6 +80,7 @@ Status CollectProcessPrctls(inject::SyscallInjector& inj, pid_t pid, uint64_t sc
   out->core.set_pdeath_signal(static_cast<uint32_t>(values[0]));
   out->core.set_child_subreaper(values[1] != 0);
   out->core.set_dumpable(static_cast<uint32_t>(dumpable));
+  out->core.set_thp_disable(static_cast<uint32_t>(thp_disable));
   out->mm.set_brk(brk);
   return Status::Ok();
 }
@@ -88,6 +90,8 @@ Status CollectThreadState(inject::SyscallInjector& inj, pid_t pid, uint64_t scra
   STASIS_TRY(inj.Checked("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, PR_GET_TID_ADDRESS,
                          Field(scratch, offsetof(ScratchLayout, tid_address))));
   uint64_t securebits = STASIS_VALUE(inj.Checked("prctl(PR_GET_SECUREBITS)", SYS_prctl, PR_GET_SECUREBITS));
+  // Timer slack is per thread: each injector asks its own thread.
+  uint64_t timer_slack = STASIS_VALUE(inj.Checked("prctl(PR_GET_TIMERSLACK)", SYS_prctl, PR_GET_TIMERSLACK));
   struct {
     KernelStack altstack;
     uint64_t tid_address;
@@ -99,6 +103,7 @@ Status CollectThreadState(inject::SyscallInjector& inj, pid_t pid, uint64_t scra
   t->mutable_altstack()->set_size(got.altstack.size);
   t->set_clear_child_tid(got.tid_address);
   t->mutable_creds()->set_securebits(static_cast<uint32_t>(securebits));
+  t->set_timer_slack_ns(timer_slack);
   return Status::Ok();
 }
 

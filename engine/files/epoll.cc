@@ -30,7 +30,7 @@ constexpr size_t kMaxTargets = 1u << 20;
 // KCMP_EPOLL_TFD compares the files; without kcmp (no CONFIG_CHECKPOINT_RESTORE) the inode is
 // compared, which cannot tell apart two anon-inode files (all eventfds share one inode).
 bool TargetIsStillItsFd(const OpenFd& f, const img::EpollTarget& t, uint64_t kdev, uint64_t toff) {
-  struct kcmp_epoll_slot slot {static_cast<uint32_t>(f.fd), t.fd(), static_cast<uint32_t>(toff)};
+  struct kcmp_epoll_slot slot {static_cast<uint32_t>(f.fd), static_cast<uint32_t>(t.fd()), static_cast<uint32_t>(toff)};
   long same = ::syscall(SYS_kcmp, f.pid, f.pid, KCMP_EPOLL_TFD, static_cast<unsigned long>(t.fd()),
                         reinterpret_cast<unsigned long>(&slot));
   if (same >= 0 || errno != ENOSYS) return same == 0;

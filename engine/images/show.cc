@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <google/protobuf/reflection.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -11,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "engine/common/fd.h"
 #include "engine/images/core.pb.h"
@@ -34,6 +37,7 @@ const std::array kImageKinds = {
     ImageKindInfo{"files", kSingle, ImageKind::kFiles, &img::FileEntry::default_instance()},
     ImageKindInfo{"pipes-data", kSingle, ImageKind::kPipeData, &img::ObjectData::default_instance()},
     ImageKindInfo{"memfd-data", kSingle, ImageKind::kMemfdData, &img::ObjectData::default_instance()},
+    ImageKindInfo{"ghost-data", kSingle, ImageKind::kGhostData, &img::ObjectData::default_instance()},
     ImageKindInfo{"core", kPerPid, ImageKind::kCore, &img::TaskCore::default_instance()},
     ImageKindInfo{"mm", kPerPid, ImageKind::kMm, &img::MmCore::default_instance()},
     ImageKindInfo{"pagemap", kPerPid, ImageKind::kPagemap, &img::PagemapEntry::default_instance()},
@@ -74,6 +78,153 @@ std::string JsonQuote(std::string_view s) {
   }
   return out + "\"";
 }
+
+// Kernel paths and names are stored as proto `bytes` (they need not be UTF-8), which protobuf
+// would print as octal escapes (text) or base64 (JSON). A reader wants the name: valid UTF-8 is
+// shown as it is (control characters escaped), anything else C-escaped with \xNN per bad byte.
+std::string EscapeNonUtf8(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c >= 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+bool IsUtf8(std::string_view s) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()));
+}
+
+// The bytes as the text a JSON string literal carries (without quotes).
+std::string ReadableBytes(std::string_view s) { return IsUtf8(s) ? std::string(s) : EscapeNonUtf8(s); }
+
+// JSON string literal that keeps valid UTF-8 as it is.
+std::string JsonQuoteUtf8(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// Text view: bytes fields printed like strings when they are UTF-8, \xNN for the bytes of
+// anything else; either way a valid text-format literal that parses back to the same bytes.
+class ReadableBytesPrinter : public google::protobuf::TextFormat::FastFieldValuePrinter {
+ public:
+  void PrintBytes(const std::string& val,
+                  google::protobuf::TextFormat::BaseTextGenerator* generator) const override {
+    const bool utf8 = IsUtf8(val);
+    std::string out = "\"";
+    for (unsigned char c : val) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20 || c == 0x7F || (c >= 0x80 && !utf8)) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", c);
+        out += buf;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    generator->PrintString(out + "\"");
+  }
+};
+
+std::string Base64(std::string_view s) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= s.size(); i += 3) {
+    const uint32_t v = (uint32_t{static_cast<uint8_t>(s[i])} << 16) |
+                       (uint32_t{static_cast<uint8_t>(s[i + 1])} << 8) | static_cast<uint8_t>(s[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(v >> shift) & 63];
+  }
+  return out;  // callers pass whole 3-byte groups only
+}
+
+// JSON view: every non-empty bytes value of a copy of the message is swapped for a marker
+// whose base64 form is unique; after printing, each quoted marker is replaced with the
+// readable value. Empty values stay "" and need no marker.
+class BytesMarkers {
+ public:
+  void Replace(google::protobuf::Message* m) {
+    const google::protobuf::Reflection* r = m->GetReflection();
+    std::vector<const google::protobuf::FieldDescriptor*> fields;
+    r->ListFields(*m, &fields);
+    for (const auto* f : fields) {
+      if (f->type() == google::protobuf::FieldDescriptor::TYPE_BYTES) {
+        if (f->is_repeated()) {
+          for (int i = 0; i < r->FieldSize(*m, f); ++i)
+            r->SetRepeatedString(m, f, i, Mark(r->GetRepeatedString(*m, f, i)));
+        } else {
+          r->SetString(m, f, Mark(r->GetString(*m, f)));
+        }
+      } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+        if (f->is_repeated()) {
+          for (int i = 0; i < r->FieldSize(*m, f); ++i) Replace(r->MutableRepeatedMessage(m, f, i));
+        } else {
+          Replace(r->MutableMessage(m, f));
+        }
+      }
+    }
+  }
+
+  std::string Restore(const std::string& json) const {
+    std::string out;
+    size_t pos = 0;
+    while (true) {
+      const size_t at = json.find(kMarkerQuote, pos);
+      if (at == std::string::npos || at + kMarkerJsonSize > json.size()) break;
+      const auto it = values_.find(json.substr(at, kMarkerJsonSize));
+      if (it == values_.end()) {
+        out.append(json, pos, at + 1 - pos);
+        pos = at + 1;
+        continue;
+      }
+      out.append(json, pos, at - pos);
+      out += JsonQuoteUtf8(ReadableBytes(it->second));
+      pos = at + kMarkerJsonSize;
+    }
+    return out.append(json, pos);
+  }
+
+ private:
+  // 9 fixed bytes + a 3-byte index: 16 base64 characters, no padding. Every real bytes value
+  // was swapped for a marker, so the only base64 left in the document is markers.
+  static constexpr std::string_view kMarkerPrefix = "\xffstasis\x01\x02";
+  static constexpr size_t kMarkerJsonSize = 2 + 16;
+  inline static const std::string kMarkerQuote = "\"" + Base64(kMarkerPrefix);
+
+  std::string Mark(const std::string& value) {
+    const uint32_t n = static_cast<uint32_t>(values_.size());
+    std::string marker(kMarkerPrefix);
+    marker += static_cast<char>(n >> 16);
+    marker += static_cast<char>(n >> 8);
+    marker += static_cast<char>(n);
+    values_["\"" + Base64(marker) + "\""] = value;
+    return marker;
+  }
+
+  std::map<std::string, std::string> values_;  // quoted base64 marker -> original bytes
+};
 
 std::string Plural(uint64_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -242,9 +393,11 @@ std::string FormatImageText(const DecodedImage& image) {
   }
   out += ", " + Plural(image.messages.size(), "message") + ")\n";
   const std::string type = image.info->prototype->GetDescriptor()->name();
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetDefaultFieldValuePrinter(new ReadableBytesPrinter());  // the printer owns it
   for (size_t i = 0; i < image.messages.size(); ++i) {
     std::string text;
-    google::protobuf::TextFormat::PrintToString(*image.messages[i], &text);
+    printer.PrintToString(*image.messages[i], &text);
     out += "--- " + type + " " + std::to_string(i) + "\n" + text;
   }
   return out;
@@ -261,12 +414,16 @@ Result<std::string> FormatImageJson(const DecodedImage& image) {
   options.always_print_primitive_fields = true;  // proto3 hides zeros; a reader wants them
   std::string out = "[";
   for (size_t i = 0; i < image.messages.size(); ++i) {
+    std::unique_ptr<google::protobuf::Message> copy(image.messages[i]->New());
+    copy->CopyFrom(*image.messages[i]);
+    BytesMarkers markers;
+    markers.Replace(copy.get());
     std::string json;
-    auto status = google::protobuf::util::MessageToJsonString(*image.messages[i], &json, options);
+    auto status = google::protobuf::util::MessageToJsonString(*copy, &json, options);
     if (!status.ok())
       return Internal(image.name + ": message " + std::to_string(i) +
                       " cannot be shown as JSON: " + std::string(status.message()));
-    out += (i == 0 ? "\n" : ",\n") + json;
+    out += (i == 0 ? "\n" : ",\n") + markers.Restore(json);
   }
   return out + (image.messages.empty() ? "]" : "\n]");
 }

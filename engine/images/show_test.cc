@@ -267,5 +267,32 @@ TEST(Show, UnprintableFileNameStaysValidJson) {
   EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(out, &doc).ok()) << out;
 }
 
+// Kernel names are bytes: UTF-8 shows as text, anything else as \xNN, never as base64, and the
+// JSON document stays valid.
+TEST(Show, PathBytesAreReadable) {
+  TempDir d;
+  img::TaskCore core;
+  core.set_pid(5);
+  core.set_cwd("/tmp/caf\xc3\xa9");  // UTF-8 "café"
+  core.set_root("/tmp/caf\xe9");     // Latin-1 "café": not UTF-8
+  core.add_threads()->set_comm("a\"b\\c");
+  ASSERT_TRUE(WriteMessage(d.path(), "core-5.img", ImageKind::kCore, core).ok());
+
+  const std::string text = Show(d.path());
+  EXPECT_NE(text.find("cwd: \"/tmp/caf\xc3\xa9\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("root: \"/tmp/caf\\xe9\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("comm: \"a\\\"b\\\\c\"\n"), std::string::npos) << text;
+
+  const std::string json = Show(d.path(), true);
+  google::protobuf::Struct doc;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &doc).ok()) << json;
+  const auto& core_json = doc.fields().at("core-5.img").list_value().values(0).struct_value();
+  EXPECT_EQ(core_json.fields().at("cwd").string_value(), "/tmp/caf\xc3\xa9");
+  EXPECT_EQ(core_json.fields().at("root").string_value(), "/tmp/caf\\xe9");
+  EXPECT_EQ(core_json.fields().at("threads").list_value().values(0).struct_value().fields()
+                .at("comm").string_value(), "a\"b\\c");
+  EXPECT_EQ(core_json.fields().at("comm").string_value(), "");
+}
+
 }  // namespace
 }  // namespace stasis::images

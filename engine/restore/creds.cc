@@ -43,6 +43,9 @@ Status RestoreThreadCreds(const RestoreContext& ctx, Target& t, size_t i) {
   inject::SyscallInjector& inj = t.injectors()[i];
   const std::string who = t.who() + ": thread " + std::to_string(th.tid());
   STASIS_TRY(Call(inj, who, "personality", SYS_personality, t.image().core.personality()));
+  // 0 would mean "reset to the default"; real-time threads report 0 and ignore the setting.
+  if (th.timer_slack_ns() != 0)
+    STASIS_TRY(Call(inj, who, "prctl(PR_SET_TIMERSLACK)", SYS_prctl, PR_SET_TIMERSLACK, th.timer_slack_ns()));
   if (!th.has_creds()) return Status::Ok();
   const img::Credentials& c = th.creds();
 
@@ -120,6 +123,10 @@ Status RestoreCredsAndProcessState(const RestoreContext& ctx, Target& t) {
   } else {
     ctx.log->Warn("%s: dumpable mode %u cannot be set with prctl; left as is", t.who().c_str(), core.dumpable());
   }
+  // Bit 0 is the switch; the bits above it are PR_SET_THP_DISABLE's flags argument (6.18+).
+  if (core.thp_disable() & 1)
+    STASIS_TRY(Call(t.main(), t.who(), "prctl(PR_SET_THP_DISABLE)", SYS_prctl, PR_SET_THP_DISABLE, 1,
+                    core.thp_disable() & ~1u, 0, 0));
   STASIS_TRY(Call(t.main(), t.who(), "prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, core.pdeath_signal()));
   STASIS_TRY(Call(t.main(), t.who(), "prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, PR_SET_CHILD_SUBREAPER,
                   core.child_subreaper() ? 1 : 0));

@@ -22,8 +22,8 @@ namespace {
 constexpr const char kUsage[] =
     "usage: stasis <command> [options]\n"
     "  check [--all] [--json] [--no-cache]\n"
-    "  dump -t PID -D DIR [-R|--leave-running] [-j|--shell-job] [-o LOG] [-v N]\n"
-    "  restore -D DIR [-d|--restore-detached] [--pidfile F] [-j|--shell-job] [-o LOG] [-v N]\n"
+    "  dump -t PID -D DIR [-R|--leave-running] [-j|--shell-job] [--tcp-established] [-o LOG] [-v N]\n"
+    "  restore -D DIR [-d|--restore-detached] [--pidfile F] [-j|--shell-job] [--tcp-established] [-o LOG] [-v N]\n"
     "  show DIR|FILE [--json]\n";
 
 // Options shared by every verb; each verb reads the ones it knows.
@@ -39,10 +39,11 @@ struct ParsedArgs {
   bool all = false;
   bool json = false;
   bool no_cache = false;
+  bool tcp_established = false;
   std::string positional;
 };
 
-enum LongOnly { kPidfile = 1000, kAll, kJson, kNoCache };
+enum LongOnly { kPidfile = 1000, kAll, kJson, kNoCache, kTcpEstablished };
 
 bool Parse(int argc, char** argv, ParsedArgs* out) {
   static const option kOptions[] = {
@@ -57,6 +58,7 @@ bool Parse(int argc, char** argv, ParsedArgs* out) {
       {"all", no_argument, nullptr, kAll},
       {"json", no_argument, nullptr, kJson},
       {"no-cache", no_argument, nullptr, kNoCache},
+      {"tcp-established", no_argument, nullptr, kTcpEstablished},
       {nullptr, 0, nullptr, 0},
   };
   optind = 1;
@@ -82,6 +84,7 @@ bool Parse(int argc, char** argv, ParsedArgs* out) {
       case kAll: out->all = true; break;
       case kJson: out->json = true; break;
       case kNoCache: out->no_cache = true; break;
+      case kTcpEstablished: out->tcp_established = true; break;
       default: return false;
     }
   }
@@ -123,6 +126,7 @@ int RunDump(const ParsedArgs& a, Logger& log) {
   o.images_dir = a.images_dir;
   o.leave_running = a.leave_running;
   o.shell_job = a.shell_job;
+  o.tcp_established = a.tcp_established;
   dump::DumpStats stats;
   Status s = dump::Dump(o, log, &stats);
   if (!s.ok()) {
@@ -144,6 +148,7 @@ int RunRestore(const ParsedArgs& a, Logger& log) {
   o.images_dir = a.images_dir;
   o.detached = a.detached;
   o.shell_job = a.shell_job;
+  o.tcp_established = a.tcp_established;
   o.pidfile = a.pidfile;
   int exit_status = 0;
   restore::RestoreStats stats;

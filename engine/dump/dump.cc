@@ -15,6 +15,7 @@
 #include "engine/dump/image_writer.h"
 #include "engine/dump/injected_state.h"
 #include "engine/dump/mm_collector.h"
+#include "engine/net/tcp_repair.h"
 #include "engine/dump/page_dumper.h"
 #include "engine/dump/task_collector.h"
 #include "engine/proc/text.h"
@@ -76,6 +77,15 @@ uint64_t SpoolCap() {
   return 0;
 }
 
+// Established TCP sockets go back to normal mode before their owners run again.
+void LeaveTcpRepair(DumpContext& ctx) {
+  for (UniqueFd& fd : ctx.tcp_in_repair) {
+    Status s = net::LeaveTcpRepair(fd.get(), /*window_probe=*/false, "a dumped TCP socket");
+    if (!s.ok()) ctx.log.Warn("%s", s.error().message().c_str());
+  }
+  ctx.tcp_in_repair.clear();
+}
+
 // Everything after the tree is frozen. On error the caller removes what was written; the
 // FrozenTree's destructor resumes the tree.
 Status DumpFrozen(DumpContext& ctx, FrozenTree& tree, PageDumper& pager, double frozen_at) {
@@ -86,6 +96,7 @@ Status DumpFrozen(DumpContext& ctx, FrozenTree& tree, PageDumper& pager, double 
   }
   if (ctx.options.leave_running) {
     // Every byte is in our memory or already written: the tree need not wait for the disk.
+    LeaveTcpRepair(ctx);
     tree.Resume();
     ctx.stats.frozen_seconds = MonotonicSeconds() - frozen_at;
     ctx.log.Info("resumed the tree after %.3f s", ctx.stats.frozen_seconds);
@@ -120,6 +131,7 @@ Status Dump(const DumpOptions& options, Logger& log, DumpStats* stats) {
   FrozenTree tree = STASIS_VALUE(FrozenTree::Freeze(options.pid, log));
   Status s = DumpFrozen(ctx, tree, pager, frozen_at);
   if (!s.ok()) {
+    LeaveTcpRepair(ctx);
     tree.Resume();
     RemoveWrittenImages(ctx);
     return s;

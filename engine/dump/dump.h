@@ -16,6 +16,7 @@ struct DumpOptions {
   std::string images_dir;        // -D/--images-dir
   bool leave_running = false;    // -R/--leave-running
   bool shell_job = false;        // -j/--shell-job: the tree may hold the calling shell's terminal
+  bool tcp_established = false;  // --tcp-established: established TCP connections may be in the tree
 };
 
 // Statistics a caller (the CLI, the benchmark) may print.

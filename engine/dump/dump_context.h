@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "engine/common/log.h"
+#include "engine/common/fd.h"
 #include "engine/dump/dump.h"
+#include "engine/files/object_store.h"
 #include "engine/images/core.pb.h"
 #include "engine/images/files.pb.h"
 #include "engine/images/mm.pb.h"
@@ -46,6 +48,10 @@ struct DumpContext {
   std::vector<img::FileEntry> files;                                   // files.img
   std::map<std::pair<uint64_t, uint64_t>, std::vector<OpenFileSeen>> files_by_inode;   // (dev, ino)
   uint64_t next_file_id = 1;
+  files::CollectContext objects;   // per-object data images (pipe bytes, memfd contents)
+  // Our copies of established TCP sockets that Collect left in TCP_REPAIR mode: taken out of
+  // it again before the tree resumes (-R, or a failed dump).
+  std::vector<UniqueFd> tcp_in_repair;
 
   uint64_t xfeatures = 0;       // union over all threads
   uint32_t xstate_size = 0;

@@ -1,9 +1,11 @@
 #include "engine/dump/image_writer.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "engine/common/fd.h"
 #include "engine/images/image_io.h"
 #include "engine/images/inventory.pb.h"
 #include "engine/images/pstree.pb.h"
@@ -37,6 +39,7 @@ img::ProcessEntry PstreeEntry(const FrozenProcess& p) {
   if (p.zombie) {
     e.set_state(img::TASK_ZOMBIE);
     e.set_exit_code(p.stat.exit_code);
+    e.set_comm(p.stat.comm);  // zombies have no core image to carry their name
     return e;
   }
   for (const auto& t : p.threads) e.add_threads(static_cast<uint32_t>(t->tid()));
@@ -62,6 +65,13 @@ Status WriteTreeImages(DumpContext& ctx, const FrozenTree& tree) {
     STASIS_TRY(Write<img::MmCore>(ctx, images::ImageFileName("mm", pid), ImageKind::kMm, {&p.mm}));
     STASIS_TRY(Write(ctx, images::ImageFileName("pagemap", pid), ImageKind::kPagemap, Pointers(p.pagemap)));
     STASIS_TRY(Write(ctx, images::ImageFileName("fdinfo", pid), ImageKind::kFdinfo, Pointers(p.fds)));
+  }
+  // Per-object data (pipe bytes, memfd and ghost file contents), listed in the inventory too.
+  for (const auto& [name, bytes] : ctx.objects.EncodeImages()) {
+    ctx.images_written.push_back(name);
+    const std::string path = ctx.options.images_dir + "/" + name;
+    auto fd = STASIS_VALUE(OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    STASIS_TRY(WriteAll(fd.get(), bytes.data(), bytes.size(), path));
   }
   return Status::Ok();
 }

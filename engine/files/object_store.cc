@@ -11,6 +11,7 @@ namespace {
 constexpr std::array kObjectImages = {
     ObjectImage{images::ImageKind::kPipeData, "pipes-data.img"},
     ObjectImage{images::ImageKind::kMemfdData, "memfd-data.img"},
+    ObjectImage{images::ImageKind::kGhostData, "ghost-data.img"},
 };
 
 std::string Describe(const img::ObjectData& c) {

@@ -49,6 +49,7 @@ const char* ImageKindName(ImageKind kind) {
     case ImageKind::kFiles: return "files";
     case ImageKind::kPipeData: return "pipes-data";
     case ImageKind::kMemfdData: return "memfd-data";
+    case ImageKind::kGhostData: return "ghost-data";
   }
   return "unknown";
 }

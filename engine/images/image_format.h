@@ -42,6 +42,7 @@ enum class ImageKind : uint32_t {
   kFiles = 8,
   kPipeData = 9,    // pipes-data.img: ObjectData, bytes in flight per pipe/FIFO
   kMemfdData = 10,  // memfd-data.img: ObjectData, memfd contents per inode
+  kGhostData = 11,  // ghost-data.img: ObjectData, contents of files deleted while open
   // Issue 3 and later add theirs here; numbers are never reused.
 };
 

@@ -89,7 +89,7 @@ Status CheckPidsFree(const ImageSet& set, int wait_ms) {
 
 Status CheckFilesExist(const ImageSet& set, Logger& log) {
   for (const auto& [id, file] : set.files) {
-    if (!file.has_reg()) continue;
+    if (!file.has_reg() || file.reg().ghost()) continue;   // recreated from the images
     struct stat st;
     if (::stat(file.reg().path().c_str(), &st) != 0)
       return SysError("files.img: file id " + std::to_string(id) + ": " + file.reg().path());

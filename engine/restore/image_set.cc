@@ -9,6 +9,7 @@
 #include <span>
 
 #include "engine/common/fd.h"
+#include "engine/files/registry.h"
 #include "engine/images/image_format.h"
 #include "engine/images/image_io.h"
 #include "engine/restore/image_checks.h"
@@ -129,13 +130,24 @@ Status CheckPstree(const std::vector<img::ProcessEntry>& entries, uint32_t root_
   return Status::Ok();
 }
 
-Status CheckFiles(const std::vector<img::FileEntry>& entries,
+Status CheckFiles(const std::vector<img::FileEntry>& entries, const files::ObjectStore& objects,
                   std::map<uint64_t, img::FileEntry>* out) {
   const std::string f = kFiles;
   for (const img::FileEntry& e : entries) {
     const std::string where = f + ": file id " + std::to_string(e.id());
     if (e.file_case() == img::FileEntry::FILE_NOT_SET) return Corrupt(where + ": no file kind");
     if (e.has_reg() && !IsUsablePath(e.reg().path())) return Corrupt(where + ": unusable path");
+    if (e.has_reg() && e.reg().ghost()) {
+      constexpr uint64_t kMaxGhostBytes = 16u << 20;   // what the dump stores at most
+      const uint64_t data_end = objects.DataEnd(images::ImageKind::kGhostData, {e.reg().dev(), e.reg().inode()});
+      if (e.reg().size() > kMaxGhostBytes || data_end > e.reg().size())
+        return Corrupt(where + ": deleted file " + Printable(e.reg().path(), 256) + " claims " +
+                       std::to_string(e.reg().size()) + " bytes with " + std::to_string(data_end) + " stored");
+    }
+    if (const files::FileKind* kind = files::FindKindFor(e)) {
+      Status s = kind->Validate(e, objects);
+      if (!s.ok()) return std::move(s.error().Context(where));
+    }
     if (!out->emplace(e.id(), e).second) return Corrupt(where + ": appears twice");
   }
   return Status::Ok();
@@ -191,7 +203,8 @@ Result<ImageSet> ParseImageSet(const std::map<std::string, std::string>& files) 
   STASIS_TRY(CheckPstree(entries, set.inventory.root_pid()));
 
   auto file_entries = STASIS_VALUE(ParseAll<img::FileEntry>(files, kFiles, ImageKind::kFiles));
-  STASIS_TRY(CheckFiles(file_entries, &set.files));
+  set.objects = STASIS_VALUE(files::ObjectStore::Parse(files));
+  STASIS_TRY(CheckFiles(file_entries, set.objects, &set.files));
 
   set.processes.resize(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {

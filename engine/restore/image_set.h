@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/common/error.h"
+#include "engine/files/object_store.h"
 #include "engine/images/core.pb.h"
 #include "engine/images/files.pb.h"
 #include "engine/images/inventory.pb.h"
@@ -52,6 +53,7 @@ struct ImageSet {
   img::Inventory inventory;
   std::vector<ProcessImage> processes;     // pstree order: parents before children, root first
   std::map<uint64_t, img::FileEntry> files;
+  files::ObjectStore objects;              // per-object data: pipe bytes, memfd contents, ...
 
   // Index into processes, or -1.
   int IndexOf(uint32_t pid) const;

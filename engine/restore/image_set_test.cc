@@ -354,5 +354,66 @@ TEST(FreeAreaCandidatesTest, CandidatesAvoidEveryVma) {
   }
 }
 
+
+// Module-handled files are opened by their FileKind; an epoll comes after every other fd of
+// its process, whatever its number, and a dup of it after it.
+TEST(BuildPlanTest, EpollIsPlacedAfterTheOtherFds) {
+  Dump d;
+  img::FileEntry& ep = d.files.emplace_back();
+  ep.set_id(8);
+  ep.mutable_epoll()->set_flags(02000000);
+  img::EpollTarget* target = ep.mutable_epoll()->add_targets();
+  target->set_fd(4);
+  target->set_events(1);
+  img::FileEntry& ev = d.files.emplace_back();
+  ev.set_id(9);
+  ev.mutable_eventfd()->set_count(5);
+  for (auto [fd, id] : {std::pair{3u, 8u}, std::pair{4u, 9u}, std::pair{6u, 8u}}) {
+    d.fdinfos[42].emplace_back().set_fd(fd);
+    d.fdinfos[42].back().set_file_id(id);
+  }
+  auto set = ParseImageSet(d.Files());
+  ASSERT_TRUE(set.ok()) << set.error().message();
+  auto plan = BuildPlan(*set, PlanOptions{});
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  const std::vector<FdStep>& fds = plan->processes[0].fds;
+  ASSERT_EQ(fds.size(), 4u);
+  EXPECT_EQ(fds[0].fd, 0);
+  EXPECT_EQ(fds[0].source, FdSource::kOpen);
+  EXPECT_EQ(fds[1].fd, 4);
+  EXPECT_EQ(fds[1].source, FdSource::kKind);
+  EXPECT_EQ(fds[2].fd, 3);
+  EXPECT_EQ(fds[2].source, FdSource::kKind);
+  EXPECT_TRUE(fds[2].after_others);
+  EXPECT_EQ(fds[3].fd, 6);
+  EXPECT_EQ(fds[3].source, FdSource::kDupLocal);
+  EXPECT_EQ(fds[3].from_fd, 3);
+  EXPECT_EQ(plan->processes[0].control_fd_floor, 7);
+}
+
+// A deleted file's stored contents may not exceed the size it claims.
+TEST(ParseImageSetTest, GhostFileDataMustFitItsSize) {
+  Dump d;
+  img::RegFile* reg = d.files[0].mutable_reg();
+  reg->set_path("/tmp/gone");
+  reg->set_ghost(true);
+  reg->set_dev(1);
+  reg->set_inode(2);
+  reg->set_size(3);
+  img::ObjectData chunk;
+  chunk.set_dev(1);
+  chunk.set_inode(2);
+  chunk.set_data("four");
+  auto files = d.Files();
+  files["ghost-data.img"] = Dump::Encode(ImageKind::kGhostData, std::vector{chunk});
+  auto refused = ParseImageSet(files);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("/tmp/gone"), std::string::npos) << refused.error().message();
+  d.files[0].mutable_reg()->set_size(4);
+  files = d.Files();
+  files["ghost-data.img"] = Dump::Encode(ImageKind::kGhostData, std::vector{chunk});
+  auto accepted = ParseImageSet(files);
+  EXPECT_TRUE(accepted.ok()) << accepted.error().message();
+}
 }  // namespace
 }  // namespace stasis::restore

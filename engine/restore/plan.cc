@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 
+#include "engine/files/registry.h"
 #include "engine/images/image_format.h"
 #include "engine/images/image_io.h"
 #include "engine/restore/image_checks.h"
@@ -85,6 +86,8 @@ Status PlanFds(const ImageSet& set, size_t i, const PlanOptions& options,
     step.fd = static_cast<int>(fd->fd());
     step.cloexec = fd->cloexec();
     max_fd = std::max(max_fd, step.fd);
+    const files::FileKind* kind = files::FindKindFor(f);
+    step.after_others = kind != nullptr && kind->phase() == files::OpenPhase::kAfterOthers;
     if (f.has_tty()) {
       if (!options.shell_job)
         return InvalidArg(file + ": fd " + std::to_string(fd->fd()) + " is a terminal (/dev/pts/" +
@@ -97,6 +100,9 @@ Status PlanFds(const ImageSet& set, size_t i, const PlanOptions& options,
       step.source = FdSource::kFromPeer;
       step.peer_pid = peer->second.first;
       step.from_fd = peer->second.second;
+    } else if (kind != nullptr) {
+      step.source = FdSource::kKind;
+      step.entry = &f;
     } else if (!f.has_reg()) {
       const auto* field = img::FileEntry::descriptor()->FindFieldByNumber(static_cast<int>(f.file_case()));
       return Unsupported(file + ": fd " + std::to_string(fd->fd()) + ": " +
@@ -107,11 +113,15 @@ Status PlanFds(const ImageSet& set, size_t i, const PlanOptions& options,
       step.path = f.reg().path();
       step.open_flags = static_cast<int>(f.reg().flags()) & ~kCreationFlags;
       step.pos = f.reg().pos();
+      step.ghost = f.reg().ghost();
+      step.entry = &f;
     }
     local.emplace(f.id(), step.fd);
     first_holder.emplace(f.id(), std::make_pair(proc.pid(), step.fd));
     plan.fds.push_back(std::move(step));
   }
+  // Epolls register the other fds of the process, so those must be in place first.
+  std::stable_partition(plan.fds.begin(), plan.fds.end(), [](const FdStep& s) { return !s.after_others; });
   plan.control_fd_floor = max_fd + 1;
   // When the floor is at the fd limit (a process that used its last allowed fd), the control
   // socket takes the highest unused number below it instead.

@@ -28,6 +28,7 @@ enum class FdSource {
   kDupLocal,   // the same open file is already at another fd of this process
   kFromPeer,   // an earlier process of the tree holds it: pidfd_getfd
   kTerminal,   // the restoring shell's terminal (--shell-job): pidfd_getfd from the coordinator
+  kKind,       // a per-class module (pipe, eventfd, ...) recreates it: FileKind::Open
 };
 
 struct FdStep {
@@ -39,6 +40,9 @@ struct FdStep {
   std::string path;           // kOpen
   int open_flags = 0;         // kOpen: dumped flags without O_CREAT/O_TRUNC/O_EXCL/O_CLOEXEC
   uint64_t pos = 0;           // kOpen
+  const img::FileEntry* entry = nullptr;   // kKind, ghost kOpen: points into ImageSet::files
+  bool ghost = false;         // kOpen: recreate the deleted file from ghost-data.img, then unlink it
+  bool after_others = false;  // its file opens in OpenPhase::kAfterOthers (epoll): placed last
 };
 
 struct ProcessPlan {
@@ -47,7 +51,7 @@ struct ProcessPlan {
   SessionStep session = SessionStep::kInherit;
   GroupStep group = GroupStep::kInherit;
   uint32_t pgid = 0;                     // kJoin
-  std::vector<FdStep> fds;               // ascending fd order
+  std::vector<FdStep> fds;               // ascending fd order, kAfterOthers files last
   int control_fd_floor = 3;              // control sockets live at or above every dumped fd
   int control_fd_spare = -1;             // else here: an unused number below the floor
   std::vector<uint64_t> trampoline_candidates;

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
+#include "engine/files/registry.h"
 #include "engine/images/image_format.h"
 #include "engine/restore/clone_args.h"
 #include "engine/restore/control.h"
@@ -104,12 +106,140 @@ int GetFdFrom(pid_t pid, int fd) {
   return got;
 }
 
-bool RestoreFd(const PuppetContext& ctx, const FdStep& s, PuppetReply* reply) {
+// files::FdExchange over the shared table (see puppet.h).
+class PuppetFdExchange final : public files::FdExchange {
+ public:
+  PuppetFdExchange(SharedFdTable* table, int floor) : table_(table), floor_(floor) {}
+
+  Status Share(const files::ShareKey& key, UniqueFd fd) override {
+    if (table_ == nullptr) return Internal("no fd exchange");
+    if (Find(key) != nullptr) return Internal(files::DescribeKey(key) + " is already shared");
+    if (table_->used >= kMaxSharedFds) return Unsupported("more than 8192 shared fds");
+    if (key.kind.size() >= sizeof(SharedFdSlot{}.kind)) return Internal("kind name too long");
+    // Above every dumped fd, so placing the later ones cannot close it.
+    const int held = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, floor_);
+    if (held < 0) return SysError("keep " + files::DescribeKey(key));
+    SharedFdSlot& slot = table_->slots[table_->used++];
+    std::memset(&slot, 0, sizeof slot);
+    std::memcpy(slot.kind, key.kind.data(), key.kind.size());
+    slot.dev = key.dev;
+    slot.inode = key.inode;
+    slot.part = key.part;
+    slot.pid = static_cast<int32_t>(::getpid());
+    slot.fd = held;
+    return Status::Ok();
+  }
+
+  Result<UniqueFd> Take(const files::ShareKey& key) override {
+    SharedFdSlot* slot = Find(key);
+    if (slot == nullptr) return Error(ErrorKind::kNotFound, files::DescribeKey(key) + " is not shared");
+    int fd = slot->pid == static_cast<int32_t>(::getpid()) ? ::fcntl(slot->fd, F_DUPFD_CLOEXEC, 0)
+                                                            : GetFdFrom(slot->pid, slot->fd);
+    if (fd < 0) return SysError("take " + files::DescribeKey(key) + " from pid " + std::to_string(slot->pid));
+    slot->taken = 1;
+    return UniqueFd(fd);
+  }
+
+ private:
+  SharedFdSlot* Find(const files::ShareKey& key) {
+    if (table_ == nullptr) return nullptr;
+    for (uint32_t i = 0; i < table_->used && i < kMaxSharedFds; ++i) {
+      SharedFdSlot& s = table_->slots[i];
+      if (s.taken == 0 && s.dev == key.dev && s.inode == key.inode && s.part == key.part &&
+          std::string_view(s.kind) == key.kind)
+        return &s;
+    }
+    return nullptr;
+  }
+
+  SharedFdTable* table_;
+  int floor_;
+};
+
+// Closes every fd this process still holds for the exchange: the restored process must own
+// exactly its dumped fds (an unclaimed pipe end would keep its reader from seeing EOF).
+void CloseSharedFds(const PuppetContext& ctx) {
+  if (ctx.exchange == nullptr) return;
+  const auto self = static_cast<int32_t>(::getpid());
+  for (uint32_t i = 0; i < ctx.exchange->used && i < kMaxSharedFds; ++i) {
+    SharedFdSlot& s = ctx.exchange->slots[i];
+    if (s.pid == self && s.fd >= 0) {
+      ::close(s.fd);
+      s.fd = -1;
+      s.taken = 1;
+    }
+  }
+}
+
+// A file deleted while open: recreated at its path (or, if that is taken, at a unique name in
+// the same directory) with the dumped contents, opened with the dumped flags, and unlinked.
+// Returns the fd, or -1 with *reply filled in.
+int OpenGhost(const PuppetContext& ctx, const FdStep& s, PuppetReply* reply) {
+  const img::RegFile& reg = s.entry->reg();
+  char path[kMaxPathLength + 64];
+  Text name{path, sizeof path};
+  name.Add(s.path.c_str());
+  const mode_t mode = static_cast<mode_t>(reg.mode() & 07777);
+  int creator = ::open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  for (uint64_t n = 0; creator < 0 && errno == EEXIST && n < 100; ++n) {
+    Text retry{path, sizeof path};
+    retry.Add(s.path.c_str()).Add(".stasis-ghost.").Num(static_cast<uint64_t>(::getpid())).Add(".").Num(n);
+    creator = ::open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  }
+  if (creator < 0) {
+    Fail(reply, errno, "recreate deleted file", s.path.c_str());
+    return -1;
+  }
+  int err = 0;
+  for (const img::ObjectData& c : ctx.set->objects.Chunks(images::ImageKind::kGhostData, {reg.dev(), reg.inode()})) {
+    size_t done = 0;
+    while (err == 0 && done < c.data().size()) {
+      ssize_t n = ::pwrite(creator, c.data().data() + done, c.data().size() - done, static_cast<off_t>(c.offset() + done));
+      if (n < 0 && errno != EINTR) err = errno;
+      if (n > 0) done += static_cast<size_t>(n);
+    }
+  }
+  if (err == 0 && ::ftruncate(creator, static_cast<off_t>(reg.size())) != 0) err = errno;
+  if (::fchmod(creator, mode) != 0 && err == 0) err = errno;   // the umask may have cut bits
+  // When the path is taken, swap the two files for a moment so that the deleted file's last
+  // name (what /proc shows) is the original path again, then put the other file back.
+  const bool swapped = err == 0 && name.len != std::strlen(path) &&
+                       ::syscall(SYS_renameat2, AT_FDCWD, path, AT_FDCWD, s.path.c_str(), RENAME_EXCHANGE) == 0;
+  const char* open_path = swapped ? s.path.c_str() : path;
+  int fd = err == 0 ? ::open(open_path, s.open_flags) : -1;
+  if (fd < 0 && err == 0) err = errno;
+  ::unlink(open_path);
+  if (swapped) ::rename(path, s.path.c_str());
+  ::close(creator);
+  if (fd < 0) {
+    Fail(reply, err, "recreate deleted file", s.path.c_str());
+    return -1;
+  }
+  return fd;
+}
+
+bool OpenByKind(const PuppetContext& ctx, const ProcessPlan& p, const FdStep& s, PuppetReply* reply) {
+  const files::FileKind* kind = s.entry != nullptr ? files::FindKindFor(*s.entry) : nullptr;
+  if (kind == nullptr) return Fail(reply, EINVAL, "no module for this file");
+  PuppetFdExchange exchange(ctx.exchange, p.control_fd_floor);
+  files::FdsAtDumpedNumbers fds;
+  files::OpenContext octx{ctx.set->objects, exchange, fds};
+  auto fd = kind->Open(*s.entry, octx);
+  if (!fd.ok()) {
+    Text{reply->what, sizeof reply->what}.Add(fd.error().message().c_str());
+    reply->error = fd.error().sys_errno() != 0 ? fd.error().sys_errno() : EIO;
+    return false;
+  }
+  return PlaceFd(fd->release(), s, reply);
+}
+
+bool RestoreFd(const PuppetContext& ctx, const ProcessPlan& p, const FdStep& s, PuppetReply* reply) {
   char what[64];
   Text t{what, sizeof what};
   switch (s.source) {
     case FdSource::kOpen: {
-      int fd = ::open(s.path.c_str(), s.open_flags);
+      int fd = s.ghost ? OpenGhost(ctx, s, reply) : ::open(s.path.c_str(), s.open_flags);
+      if (fd < 0 && s.ghost) return false;
       if (fd < 0) return Fail(reply, errno, "open", s.path.c_str());
       if (s.pos != 0 && ::lseek(fd, static_cast<off_t>(s.pos), SEEK_SET) < 0 && errno != ESPIPE) {
         int err = errno;
@@ -133,6 +263,7 @@ bool RestoreFd(const PuppetContext& ctx, const FdStep& s, PuppetReply* reply) {
       }
       return PlaceFd(fd, s, reply);
     }
+    case FdSource::kKind: return OpenByKind(ctx, p, s, reply);
     case FdSource::kTerminal: {
       if (ctx.coordinator_tty_fd < 0) return Fail(reply, ENOTTY, "--shell-job: stasis has no terminal");
       int fd = GetFdFrom(ctx.coordinator, ctx.coordinator_tty_fd);
@@ -148,7 +279,7 @@ bool Setup(const PuppetContext& ctx, int index, PuppetReply* reply) {
   const img::TaskCore& core = ctx.set->processes[static_cast<size_t>(index)].core;
   if (!ApplySessionAndGroup(p, reply)) return false;
   for (const FdStep& s : p.fds) {
-    if (!RestoreFd(ctx, s, reply)) {
+    if (!RestoreFd(ctx, p, s, reply)) {
       // Name the fd: the message so far says what failed.
       char prefix[sizeof reply->what];
       std::memcpy(prefix, reply->what, sizeof prefix);
@@ -286,7 +417,11 @@ void PuppetMain(const PuppetContext& ctx, int index, int control_fd, pid_t paren
     switch (request.command) {
       case PuppetCommand::kSetup: Setup(ctx, index, &reply); break;
       case PuppetCommand::kSpawnChild: SpawnChild(ctx, index, request.child, &reply, &pass); break;
-      case PuppetCommand::kMapTrampoline: MapTrampoline(p, &reply); break;
+      case PuppetCommand::kMapTrampoline:
+        // Every process's fds are in place by now: nothing is left to take.
+        CloseSharedFds(ctx);
+        MapTrampoline(p, &reply);
+        break;
       default: Fail(&reply, EINVAL, "unknown command"); break;
     }
     if (!PuppetSend(ctl, reply, pass)) ::_exit(1);

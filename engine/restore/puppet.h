@@ -14,12 +14,35 @@
 
 namespace stasis::restore {
 
-// Read-only for puppets: fully built before the first clone3 and never changed afterwards.
+// The cross-process FdExchange: one MAP_SHARED page range the coordinator maps before the
+// first clone3, so every puppet sees what the earlier ones shared. The restore is sequential,
+// so no locking. A sharer keeps its fd above its dumped fds; a taker pidfd_getfd's it; every
+// puppet closes what it still holds before the tree resumes (kMapTrampoline).
+inline constexpr size_t kMaxSharedFds = 8192;
+
+struct SharedFdSlot {
+  char kind[24];       // ShareKey::kind, NUL-terminated
+  uint64_t dev;
+  uint64_t inode;
+  uint32_t part;
+  int32_t pid;         // the sharer
+  int32_t fd;          // its number inside the sharer
+  uint32_t taken;
+};
+
+struct SharedFdTable {
+  uint32_t used;
+  SharedFdSlot slots[kMaxSharedFds];
+};
+
+// Read-only for puppets (except *exchange): fully built before the first clone3 and never
+// changed afterwards.
 struct PuppetContext {
   const ImageSet* set = nullptr;
   const RestorePlan* plan = nullptr;
   pid_t coordinator = 0;
   int coordinator_tty_fd = -1;   // the coordinator's terminal (--shell-job), -1 if none
+  SharedFdTable* exchange = nullptr;   // MAP_SHARED, see above
 };
 
 // clone3() with set_tid = {pid}. Like fork(): 0 in the child, the pid in the parent, -errno.

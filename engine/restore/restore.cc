@@ -16,6 +16,8 @@
 #include "engine/restore/restore.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -133,6 +135,10 @@ Status RestoreAll(const RestoreOptions& options, Logger& log, int* exit_status, 
   // 1. Everything that can be checked is checked before the first process exists.
   const ImageSet set = STASIS_VALUE(LoadImageSet(options.images_dir));
   const RestorePlan plan = STASIS_VALUE(BuildPlan(set, PlanOptions{options.shell_job}));
+  for (const auto& [id, file] : set.files)
+    if (file.has_inet_sk() && file.inet_sk().state() == TCP_ESTABLISHED && !options.tcp_established)
+      return InvalidArg("files.img: file id " + std::to_string(id) +
+                        " is an established TCP connection: restore with --tcp-established");
   STASIS_TRY(CheckCpuFeatures(set));
   STASIS_TRY(CheckFilesExist(set, log));
   STASIS_TRY(VerifyPageChecksums(set, options.images_dir));
@@ -157,6 +163,12 @@ Status RestoreAll(const RestoreOptions& options, Logger& log, int* exit_status, 
   std::vector<ScopedMapping> shared_objects;
   STASIS_TRY(MapSharedAnonObjects(plan, shared_objects, ctx.shared_anon_addrs));
   RaiseFdSoftLimit();
+
+  // The puppets hand fds to each other (the other end of a pipe, ...) through this table.
+  void* table = ::mmap(nullptr, sizeof(SharedFdTable), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (table == MAP_FAILED) return SysError("map the fd exchange table");
+  const ScopedMapping exchange_mapping(table, sizeof(SharedFdTable));
+  puppet_ctx.exchange = static_cast<SharedFdTable*>(table);
 
   // 2. The tree, with its pids. From here on any failure kills all of it (CreatedTree).
   CreatedTree tree(log);

@@ -13,6 +13,7 @@ struct RestoreOptions {
   std::string images_dir;        // -D/--images-dir
   bool detached = false;         // -d/--restore-detached: return once the tree runs
   bool shell_job = false;        // -j/--shell-job: give the tree this terminal
+  bool tcp_established = false;  // --tcp-established: established TCP connections may be in the tree
   std::string pidfile;           // --pidfile: the root's pid, written once it runs
 };
 

@@ -8,23 +8,13 @@
 #include "engine/dump/proc_files.h"
 #include "engine/dump/signals.h"
 #include "engine/common/fd.h"
+#include "engine/inject/rseq_config.h"
 #include "engine/proc/limits.h"
 #include "engine/proc/status.h"
 #include "engine/proc/text.h"
 
 namespace stasis::dump {
 namespace {
-
-constexpr int kPtraceGetRseqConfiguration = 0x420f;
-
-// include/uapi/linux/ptrace.h
-struct PtraceRseqConfiguration {
-  uint64_t rseq_abi_pointer;
-  uint32_t rseq_abi_size;
-  uint32_t signature;
-  uint32_t flags;
-  uint32_t pad;
-};
 
 Result<proc::ProcStatus> ReadStatus(pid_t pid, pid_t tid) {
   const std::string entry = "task/" + std::to_string(tid) + "/status";
@@ -35,12 +25,9 @@ Result<proc::ProcStatus> ReadStatus(pid_t pid, pid_t tid) {
 }
 
 Status CollectRseq(pid_t tid, img::RseqArea* out) {
-  PtraceRseqConfiguration conf{};
-  long n = ::ptrace(static_cast<__ptrace_request>(kPtraceGetRseqConfiguration), tid,
-                    reinterpret_cast<void*>(sizeof conf), &conf);
-  if (n < 0) return SysError("PTRACE_GET_RSEQ_CONFIGURATION thread " + std::to_string(tid));
-  out->set_ptr(conf.rseq_abi_pointer);
-  out->set_len(conf.rseq_abi_size);
+  const inject::RseqConfig conf = STASIS_VALUE(inject::GetRseqConfig(tid));
+  out->set_ptr(conf.area);
+  out->set_len(conf.size);
   out->set_sig(conf.signature);
   out->set_flags(conf.flags);
   return Status::Ok();

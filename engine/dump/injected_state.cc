@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "engine/arch/x86_64/kernel_sigaction.h"
 #include "engine/inject/syscall_injector.h"
 
 namespace stasis::dump {
@@ -14,13 +15,7 @@ namespace {
 constexpr size_t kScratchSize = 4096;
 constexpr int kMaxSignal = 64;
 
-// struct sigaction as the x86-64 kernel reads and writes it (not glibc's layout).
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
+using arch::KernelSigaction;
 
 // kernel stack_t
 struct KernelStack {

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "engine/arch/x86_64/kernel_sigaction.h"
 #include "engine/files/registry.h"
 #include "engine/images/image_format.h"
 #include "engine/restore/clone_args.h"
@@ -56,12 +57,7 @@ bool Fail(PuppetReply* reply, int err, const char* what, const char* object = nu
   return false;
 }
 
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
+using arch::KernelSigaction;
 
 // The coordinator's handlers mean nothing here; the dumped ones are installed later.
 void ResetSignalHandlers() {

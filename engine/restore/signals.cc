@@ -4,18 +4,13 @@
 
 #include <cstring>
 
+#include "engine/arch/x86_64/kernel_sigaction.h"
 #include "engine/restore/target.h"
 
 namespace stasis::restore {
 namespace {
 
-// struct sigaction as the rt_sigaction syscall takes it on x86-64.
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
+using arch::KernelSigaction;
 
 int SignalOf(const std::string& siginfo) {
   int32_t signo;

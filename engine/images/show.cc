@@ -60,15 +60,16 @@ bool ParsePid(std::string_view s, uint32_t* pid) {
   return true;
 }
 
-// JSON string literal for a file name. Names that are not ours may hold any byte: bytes
-// outside printable ASCII become \u00XX so the document stays valid UTF-8.
-std::string JsonQuote(std::string_view s) {
+// JSON string literal. File names that are not ours may hold any byte, so by default bytes
+// outside printable ASCII become \u00XX and the document stays valid UTF-8; with keep_utf8
+// (for text already checked to be valid UTF-8) only control characters are escaped.
+std::string JsonQuote(std::string_view s, bool keep_utf8 = false) {
   std::string out = "\"";
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7F) {
+    } else if (c < 0x20 || c == 0x7F || (!keep_utf8 && c > 0x7F)) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
@@ -104,24 +105,6 @@ bool IsUtf8(std::string_view s) {
 
 // The bytes as the text a JSON string literal carries (without quotes).
 std::string ReadableBytes(std::string_view s) { return IsUtf8(s) ? std::string(s) : EscapeNonUtf8(s); }
-
-// JSON string literal that keeps valid UTF-8 as it is.
-std::string JsonQuoteUtf8(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 // Text view: bytes fields printed like strings when they are UTF-8, \xNN for the bytes of
 // anything else; either way a valid text-format literal that parses back to the same bytes.
@@ -200,7 +183,7 @@ class BytesMarkers {
         continue;
       }
       out.append(json, pos, at - pos);
-      out += JsonQuoteUtf8(ReadableBytes(it->second));
+      out += JsonQuote(ReadableBytes(it->second), /*keep_utf8=*/true);
       pos = at + kMarkerJsonSize;
     }
     return out.append(json, pos);

@@ -87,7 +87,10 @@ case $accel in
   tcg) accel_args=(-accel tcg,thread=multi -cpu "${STASIS_VM_CPU:-max,la57=off}") ;;
   *) kdie "STASIS_VM_ACCEL must be auto, kvm or tcg" ;;
 esac
-append="console=ttyS0 panic=-1 loglevel=5 $KDEF_CMDLINE ${STASIS_VM_APPEND:-}"
+# no_timer_check: under TCG on a busy host the kernel's IO-APIC timer check can miss its ticks and
+# panic ("IO-APIC + timer doesn't work!") before /init runs: a boot failure that says nothing
+# about the kernel under test. Cloud images boot with the same flag for the same reason.
+append="console=ttyS0 panic=-1 loglevel=5 no_timer_check $KDEF_CMDLINE ${STASIS_VM_APPEND:-}"
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine pc "${accel_args[@]}"
       -smp "$smp" -m "$mem" -kernel "$vmlinuz" -initrd "$initrd" -append "$append"
       -display none -monitor none -no-reboot

@@ -26,12 +26,19 @@ chmod +x "$work/fake/stasis"
 cp "$KERNELS_DIR/selftest/fake-zdtm-run" "$work/fake/zdtm/zdtm-run"
 
 failures=0
-expect() {  # expect NAME WANT GOT
+expect() {  # expect NAME WANT GOT [STATUS-FILE]
   if [[ $2 == "$3" ]]; then
     echo "selftest: $1: ok ($3)"
   else
     echo "selftest: $1: FAILED: expected $2, got $3"
     failures=$((failures + 1))
+    # CI keeps only this output: say why, and how the guest's console ended.
+    if [[ -n ${4:-} && -f $4 ]]; then
+      echo "selftest: $1: $(grep -m1 '^reason=' "$4")"
+      local console
+      console="$(dirname "$4")/console.log"
+      [[ -f $console ]] && tail -n 8 "$console" | tr -d '\r' | sed "s/^/selftest: $1: console: /"
+    fi
   fi
 }
 verdict_of() { sed -n 's/^verdict=//p' "$1" 2>/dev/null || echo missing; }
@@ -53,7 +60,7 @@ boot_job() {  # boot_job NAME SCRIPT [boot-vm args...]
 
 STASIS_VM_OUT="$work/channel" "$KERNELS_DIR/run-vm.sh" "$work/fake" "$kernel" "" \
   "pass-1 pass-2 skip-1" > /dev/null 2>&1 || true
-expect channel ok "$(verdict_of "$work/channel/result")"
+expect channel ok "$(verdict_of "$work/channel/result")" "$work/channel/result"
 if grep -q '<testcase classname="zdtm" name="pass-2"/>' "$work/channel/run/files/junit.xml" 2>/dev/null; then
   expect channel-files junit-returned junit-returned
 else
@@ -64,7 +71,7 @@ expect channel-summary "run: 2 passed, 0 failed, 1 skipped" \
 
 STASIS_VM_OUT="$work/transfer" "$KERNELS_DIR/run-vm.sh" "$work/fake" "$kernel" "$restore_kernel" \
   "pass-1 pass-2" > /dev/null 2>&1 || true
-expect transfer ok "$(verdict_of "$work/transfer/result")"
+expect transfer ok "$(verdict_of "$work/transfer/result")" "$work/transfer/result"
 if grep -q "dumped on .*restored on" "$work/transfer/restore/output.log" 2>/dev/null; then
   expect transfer-crossed "two kernels" "two kernels"
 else
@@ -72,10 +79,11 @@ else
 fi
 
 expect warning kernel-warning "$(boot_job warning \
-  'echo "<4>WARNING: CPU: 0 PID: 1 at stasis-selftest (injected on purpose)" > /dev/kmsg')"
-expect panic crashed "$(boot_job panic 'echo c > /proc/sysrq-trigger; sleep 5')"
-expect boot boot-failure "$(STASIS_VM_APPEND=rdinit=/no-such-init boot_job boot 'true')"
-expect timeout timeout "$(boot_job timeout 'echo started; sleep 600' --timeout 30)"
+  'echo "<4>WARNING: CPU: 0 PID: 1 at stasis-selftest (injected on purpose)" > /dev/kmsg')" \
+  "$work/warning/status"
+expect panic crashed "$(boot_job panic 'echo c > /proc/sysrq-trigger; sleep 5')" "$work/panic/status"
+expect boot boot-failure "$(STASIS_VM_APPEND=rdinit=/no-such-init boot_job boot 'true')" "$work/boot/status"
+expect timeout timeout "$(boot_job timeout 'echo started; sleep 600' --timeout 30)" "$work/timeout/status"
 
 if ((failures)); then
   echo "selftest: $failures case(s) misbehaved; details under $work"

@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libcap-dev
   python3 busybox-static qemu-system-x86 cpio kmod zstd xz-utils
-  coreutils bash procps iproute2 curl
+  coreutils bash procps iproute2 curl nftables
 )
 
 missing=()

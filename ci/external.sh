@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Programs nobody here wrote must survive dump + restore and keep working:
-# coreutils sleep, a bash loop appending a counter to a file, python3 with several threads.
+# coreutils sleep, a bash loop appending a counter to a file, python3 with several threads,
+# python3 -m http.server answering curl with a keep-alive client connected across the restore.
 # Usage: ci/external.sh BUILD_DIR
 set -uo pipefail
 BUILD=${1:-build}
@@ -35,15 +36,17 @@ launch() {
 ok()   { echo "PASS $1"; passed=$((passed + 1)); }
 bad()  { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 
-# dump_restore NAME PID: dump (killing it), wait for the pid to be free, restore detached.
+# dump_restore NAME PID [OPTION...]: dump (killing it), wait for the pid to be free, restore
+# detached; the options go to both.
 dump_restore() {
   local name=$1 pid=$2 dir=$WORK/$1.img
+  shift 2
   mkdir -p "$dir"
-  if ! "$STASIS" dump -t "$pid" -D "$dir" -o dump.log -v4; then
+  if ! "$STASIS" dump -t "$pid" -D "$dir" -o dump.log -v4 "$@"; then
     tail -5 "$dir/dump.log" >&2; return 1
   fi
   gone "$pid" || { echo "pid $pid did not go away after dump" >&2; return 1; }
-  if ! "$STASIS" restore -D "$dir" -d -o restore.log -v4; then
+  if ! "$STASIS" restore -D "$dir" -d -o restore.log -v4 "$@"; then
     tail -5 "$dir/restore.log" >&2; return 1
   fi
   [[ -d /proc/$pid ]] || { echo "pid $pid missing after restore" >&2; return 1; }
@@ -88,7 +91,9 @@ def work(n):
     i = 0
     while True:
         i += 1
-        with open(f"{d}/t{n}", "w") as f: f.write(str(i))
+        # Replaced atomically: a reader must never see the file truncated and still empty.
+        with open(f"{d}/t{n}.new", "w") as f: f.write(str(i))
+        os.replace(f"{d}/t{n}.new", f"{d}/t{n}")
         time.sleep(0.02)
 for n in range(4): threading.Thread(target=work, args=(n,), daemon=True).start()
 while True: time.sleep(1)
@@ -109,8 +114,56 @@ PY
   ok "python-threads (4 threads still counting)"
 }
 
+# curl URL: the body, or nothing within 5 s.
+fetch() { curl -s --max-time 5 "$1"; }
+
+test_http_server() {
+  command -v curl >/dev/null || { bad http-server "curl missing (ci/deps.sh)"; return; }
+  local dir=$WORK/http; mkdir -p "$dir/www"
+  echo "hello from $$" > "$dir/www/index.txt"
+  local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # HTTP/1.1: the threading server keeps connections open, so the keep-alive client below holds
+  # an established connection (served by its own thread) through the dump and the restore.
+  launch python3 -m http.server -b 127.0.0.1 -d "$dir/www" -p HTTP/1.1 "$port"
+  local pid=$! i
+  pids+=("$pid")
+  for i in $(seq 50); do [[ $(fetch "http://127.0.0.1:$port/index.txt") == "hello from $$" ]] && break; sleep 0.1; done
+  [[ $(fetch "http://127.0.0.1:$port/index.txt") == "hello from $$" ]] || { bad http-server "no answer before the dump"; return; }
+  cat > "$dir/client.py" <<'PY'
+import http.client, os, sys, time
+port, d = int(sys.argv[1]), sys.argv[2]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+c.request("GET", "/index.txt"); first = c.getresponse().read()
+local = c.sock.getsockname()
+open(d + "/ka-ready", "w").write("1")
+deadline = time.time() + 60
+while not os.path.exists(d + "/ka-go") and time.time() < deadline: time.sleep(0.05)
+try:
+    c.request("GET", "/index.txt"); again = c.getresponse().read()
+    same = c.sock is not None and c.sock.getsockname() == local
+    result = "ok" if again == first and same else f"bad: same connection {same}, body {again!r}"
+except Exception as e:
+    result = f"error: {e!r}"
+open(d + "/ka-result", "w").write(result)
+PY
+  launch python3 "$dir/client.py" "$port" "$dir"
+  pids+=("$!")
+  for i in $(seq 50); do [[ -e $dir/ka-ready ]] && break; sleep 0.1; done
+  [[ -e $dir/ka-ready ]] || { bad http-server "keep-alive client did not connect"; return; }
+  sleep 0.3
+  dump_restore http "$pid" --tcp-established || { bad http-server "dump/restore failed"; return; }
+  [[ $(fetch "http://127.0.0.1:$port/index.txt") == "hello from $$" ]] || { bad http-server "no answer from curl after restore"; return; }
+  touch "$dir/ka-go"
+  for i in $(seq 100); do [[ -e $dir/ka-result ]] && break; sleep 0.1; done
+  local ka; ka=$(cat "$dir/ka-result" 2>/dev/null)
+  kill -9 "$pid"
+  [[ $ka == ok ]] || { bad http-server "curl answered, but the keep-alive connection: ${ka:-no result in 10 s}"; return; }
+  ok "http-server (curl answers after restore; a keep-alive connection survived)"
+}
+
 test_sleep
 test_bash_loop
 test_python_threads
+test_http_server
 echo "external: $passed passed, $failed failed"
 ((failed == 0))

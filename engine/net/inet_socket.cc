@@ -184,9 +184,9 @@ class InetSocketKindImpl final : public files::FileKind {
     InetAddr src = STASIS_VALUE_CTX(MakeInetAddr(s.family(), s.src_addr(), s.src_port()), what);
 
     if (protocol == IPPROTO_TCP && s.state() == TCP_ESTABLISHED) {
+      // Stays in repair mode until the pipeline calls FinishTcpConnection right before the
+      // tree resumes (CRIU's rule: every socket leaves repair together, once nothing can fail).
       STASIS_TRY(RestoreTcpConnection(fd.get(), s, what));
-      // Leaving repair mode resets SO_REUSEADDR; put the options back.
-      STASIS_TRY_CTX(ApplySocketOptions(fd.get(), s.opts(), family, protocol), what);
     } else {
       if (s.src_port() != 0 && ::bind(fd.get(), src.sa(), src.len) != 0) return SysError(what + ": bind " + src.ToString());
       if (protocol == IPPROTO_TCP && s.state() == TCP_LISTEN &&

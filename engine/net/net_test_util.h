@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/files/file_kind.h"
+#include "engine/net/tcp_repair.h"
 
 namespace stasis::net::testing {
 
@@ -42,6 +43,9 @@ inline Result<std::vector<UniqueFd>> RestoreSockets(const files::FileKind& kind,
     if (e.file_case() != kind.entry_case()) return Corrupt("entry of another kind");
     STASIS_TRY(kind.Validate(e, objects));
     out[i] = STASIS_VALUE(kind.Open(e, ctx));
+    // What the restore pipeline does once the whole tree is in place.
+    if (e.has_inet_sk() && e.inet_sk().has_tcp())
+      STASIS_TRY(FinishTcpConnection(out[i].get(), e.inet_sk(), "restored tcp socket"));
   }
   return out;
 }

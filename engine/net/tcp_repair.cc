@@ -12,6 +12,7 @@
 #include "engine/net/inet_addr.h"
 #include "engine/net/queue_peek.h"
 #include "engine/net/requeue.h"
+#include "engine/net/socket_options.h"
 
 namespace stasis::net {
 namespace {
@@ -141,11 +142,17 @@ Status RestoreTcpConnection(int fd, const img::InetSocket& s, const std::string&
 
   tcp_repair_window w{t.snd_wl1(), t.snd_wnd(), t.max_window(), t.rcv_wnd(), t.rcv_wup()};
   if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof w) != 0) return SysError(what + ": TCP_REPAIR_WINDOW");
-  STASIS_TRY(SetTcp(fd, TCP_REPAIR_QUEUE, TCP_NO_QUEUE, "TCP_REPAIR_QUEUE", what));
-  STASIS_TRY(LeaveTcpRepair(fd, true, what));
+  return SetTcp(fd, TCP_REPAIR_QUEUE, TCP_NO_QUEUE, "TCP_REPAIR_QUEUE", what);
+}
 
+Status FinishTcpConnection(int fd, const img::InetSocket& s, const std::string& what) {
+  const img::TcpRepairState& t = s.tcp();
+  if (t.unsent_bytes() > t.send_queue().size()) return Corrupt(what + ": more unsent bytes than queued");
+  STASIS_TRY(LeaveTcpRepair(fd, true, what));
+  // Leaving repair mode resets SO_REUSEADDR; put the options back.
+  STASIS_TRY_CTX(ApplySocketOptions(fd, s.opts(), static_cast<int>(s.family()), static_cast<int>(s.protocol())), what);
   if (t.unsent_bytes() > 0) {
-    std::string tail = t.send_queue().substr(sent);
+    std::string tail = t.send_queue().substr(t.send_queue().size() - t.unsent_bytes());
     STASIS_TRY(SendAll(fd, {{&tail}}, what + ": unsent data"));
   }
   return Status::Ok();

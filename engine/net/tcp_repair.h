@@ -21,7 +21,14 @@ Result<img::TcpRepairState> ReadTcpRepairState(int fd, const std::string& what);
 
 // Makes `fd` (a fresh, unbound TCP socket of s.family(), options that matter before bind
 // already set) the dumped connection s: repair mode, sequence numbers, bind, connect, options,
-// queues, window; then leaves repair mode and sends the never-sent tail of the send queue.
+// queues, window. The socket stays in repair mode: closing it (a restore that fails later)
+// then sends nothing, and the peer's connection survives for another attempt.
 Status RestoreTcpConnection(int fd, const img::InetSocket& s, const std::string& what);
+
+// The last step, once every fd of the tree is in place and just before the tree resumes (the
+// restore pipeline does it through its own copy of the fd): leaves repair mode with a window
+// probe, puts back the options repair mode overrides (SO_REUSEADDR) and sends the never-sent
+// tail of the send queue.
+Status FinishTcpConnection(int fd, const img::InetSocket& s, const std::string& what);
 
 }  // namespace stasis::net

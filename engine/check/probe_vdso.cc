@@ -9,7 +9,7 @@
 #include <ctime>
 
 #include "engine/check/probes.h"
-#include "engine/check/vdso_symbols.h"
+#include "engine/arch/x86_64/vdso_elf.h"
 
 namespace stasis::check {
 namespace {
@@ -68,7 +68,7 @@ using ClockGettime = int (*)(clockid_t, timespec*);
 void ProbeRemap(ProbeReport& r, const VdsoAreas& areas) noexcept {
   const Feature f = Feature::kVdsoRemap;
   if (!areas.vdso.found()) return r.Missing(f, "no [vdso] to move");
-  const uint64_t sym = FindElfSymbolOffset(reinterpret_cast<const unsigned char*>(areas.vdso.start),
+  const uint64_t sym = arch::FindElfSymbolOffset(reinterpret_cast<const unsigned char*>(areas.vdso.start),
                                            areas.vdso.size(), "__vdso_clock_gettime");
   if (sym == 0) return r.Missing(f, "no __vdso_clock_gettime in the vDSO image");
 

@@ -13,7 +13,11 @@ seconds=${1:-600}
 fuzz_configure
 ((fuzz_can_fuzz)) || fuzz_die "fuzzing needs clang with libFuzzer (apt-get install clang)"
 fuzz_build_targets
-[[ -d $fuzz_build/corpus ]] || "$fuzz_root/fuzz/make-corpus.sh" "$fuzz_build/corpus"
+# Seeds from real dumps (STASIS_BUILD, default build/, with its zdtm tests); a corpus that could
+# only be synthetic so far is made again once real dumps may work.
+if [[ ! -d $fuzz_build/corpus || $(cat "$fuzz_build/corpus/.kind" 2>/dev/null) != real ]]; then
+  FUZZ_BUILD=$fuzz_build "$fuzz_root/fuzz/make-corpus.sh" "$fuzz_build/corpus" 2>&1 | tail -n 3
+fi
 
 failed=0
 while read -r target; do

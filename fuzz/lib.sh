@@ -102,7 +102,7 @@ fuzz_run() {
   if ((rc != 0)); then
     verdict="FAIL: $(grep -m1 -E 'invariant broken|ERROR: |runtime error' "$log" || echo "exit $rc"); input in $findings/ (log $log)"
   fi
-  printf '%-18s %4ss %9s runs %7s exec/s  cov %6s  ft %6s  corpus %5s  %s\n' \
+  printf '%-18s %4ss %9s %12s  %10s  %9s  %12s  %s\n' \
     "$target" "$seconds" "${runs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$verdict"
   [[ $verdict == ok ]]
 }
@@ -126,6 +126,7 @@ fuzz_run_all() {
   done
   wait
   local failed=0
+  printf '%-18s %5s %9s %12s  %10s  %9s  %12s  %s\n' target time runs exec/s "cov(edges)" features "corpus(files)" verdict
   for t in "${targets[@]}"; do
     cat "$out/$t.line"
     [[ $(cat "$out/$t.rc") == 0 ]] || failed=$((failed + 1))

@@ -144,7 +144,12 @@ Status CheckMm(const img::MmCore& mm, const std::string& file) {
     if (v.start() >= v.end()) return Corrupt(where + ": empty or inverted");
     if (v.kind() != img::VMA_VSYSCALL && v.end() > kUserAddressLimit)
       return Corrupt(where + ": beyond the user address space");
-    if (v.start() < prev_end) return Corrupt(where + ": overlaps or precedes the VMA before it");
+    if (i > 0 && v.start() < mm.vmas(i - 1).start())
+      return Corrupt(where + ": not sorted: starts below VMA " + std::to_string(i - 1) + " (" +
+                     Range(mm.vmas(i - 1).start(), mm.vmas(i - 1).end()) + ")");
+    if (v.start() < prev_end)
+      return Corrupt(where + ": overlaps VMA " + std::to_string(i - 1) + " (" +
+                     Range(mm.vmas(i - 1).start(), mm.vmas(i - 1).end()) + ")");
     prev_end = v.end();
     if (v.prot() & ~kKnownProt) return Corrupt(where + ": unknown prot bits " + Hex(v.prot()));
     if (v.flags() & ~kKnownMapFlags) return Corrupt(where + ": unknown flags " + Hex(v.flags()));
@@ -164,6 +169,9 @@ Status CheckPagemap(ProcessImage& proc, const std::string& file) {
   const auto& vmas = proc.mm.vmas();
   proc.run_offsets.clear();
   proc.run_offsets.reserve(proc.pagemap.size());
+  if (proc.pagemap.size() > kMaxRunsPerProcess)
+    return Corrupt(file + ": " + std::to_string(proc.pagemap.size()) + " runs (limit " +
+                   std::to_string(kMaxRunsPerProcess) + ")");
   uint64_t offset = 0;
   uint64_t prev_end = 0;
   int v = 0;  // first VMA that can still contain the current run (both lists are sorted)
@@ -177,7 +185,9 @@ Status CheckPagemap(ProcessImage& proc, const std::string& file) {
     if (run.vaddr() >= kUserAddressLimit || bytes > kUserAddressLimit - run.vaddr())
       return Corrupt(where + ": beyond the user address space");
     const uint64_t end = run.vaddr() + bytes;
-    if (run.vaddr() < prev_end) return Corrupt(where + ": overlaps or precedes the run before it");
+    if (i > 0 && run.vaddr() < proc.pagemap[i - 1].vaddr())
+      return Corrupt(where + ": not sorted: starts below run " + std::to_string(i - 1));
+    if (run.vaddr() < prev_end) return Corrupt(where + ": overlaps run " + std::to_string(i - 1));
     prev_end = end;
 
     // The run must be covered, without holes, by VMAs whose contents come from page images.
@@ -209,6 +219,9 @@ Status CheckPagemap(ProcessImage& proc, const std::string& file) {
 
 Status CheckFds(const std::vector<img::FdEntry>& fds,
                 const std::map<uint64_t, img::FileEntry>& files, const std::string& file) {
+  if (fds.size() > kMaxFdsPerProcess)
+    return Corrupt(file + ": " + std::to_string(fds.size()) + " fds (limit " +
+                   std::to_string(kMaxFdsPerProcess) + ")");
   std::set<uint32_t> seen;
   for (const img::FdEntry& fd : fds) {
     const std::string where = file + ": fd " + std::to_string(fd.fd());

@@ -13,6 +13,8 @@
 #include "engine/images/image_format.h"
 #include "engine/images/image_io.h"
 #include "engine/restore/image_checks.h"
+#include "engine/restore/locks_checks.h"
+#include "engine/restore/timers_checks.h"
 
 namespace stasis::restore {
 namespace {
@@ -93,6 +95,9 @@ Status CheckPstree(const std::vector<img::ProcessEntry>& entries, uint32_t root_
     if (e.pid() == 0 || e.pid() >= kMaxPid) return Corrupt(where + ": invalid pid");
     if (!img::TaskState_IsValid(e.state()))
       return Corrupt(where + ": unknown task state " + std::to_string(e.state()));
+    if (e.pgid() >= kMaxPid || e.sid() >= kMaxPid)
+      return Corrupt(where + ": invalid process group " + std::to_string(e.pgid()) + " or session " +
+                     std::to_string(e.sid()));
     if (e.exit_signal() > 64 || e.stop_signal() > 64)
       return Corrupt(where + ": invalid exit or stop signal");
     if (e.comm().size() > 63) return Corrupt(where + ": comm is too long");
@@ -104,8 +109,13 @@ Status CheckPstree(const std::vector<img::ProcessEntry>& entries, uint32_t root_
       if (e.state() == img::TASK_ZOMBIE) return Corrupt(where + ": the root is a zombie");
     } else {
       if (e.ppid() == 0) return Corrupt(where + ": a second root (parent 0)");
-      if (pids.count(e.ppid()) == 0)
-        return Corrupt(where + ": parent " + std::to_string(e.ppid()) + " is not listed before it");
+      if (pids.count(e.ppid()) == 0) {
+        // A parent listed later would make a cycle possible; one not listed at all is missing.
+        for (size_t later = i; later < entries.size(); ++later)
+          if (entries[later].pid() == e.ppid())
+            return Corrupt(where + ": parent " + std::to_string(e.ppid()) + " is listed after it");
+        return Corrupt(where + ": parent " + std::to_string(e.ppid()) + " is not in the dumped tree");
+      }
       if (zombies.count(e.ppid()) != 0)
         return Corrupt(where + ": parent " + std::to_string(e.ppid()) + " is a zombie");
     }
@@ -133,6 +143,9 @@ Status CheckPstree(const std::vector<img::ProcessEntry>& entries, uint32_t root_
 Status CheckFiles(const std::vector<img::FileEntry>& entries, const files::ObjectStore& objects,
                   std::map<uint64_t, img::FileEntry>* out) {
   const std::string f = kFiles;
+  if (entries.size() > kMaxFiles)
+    return Corrupt(f + ": " + std::to_string(entries.size()) + " files (limit " +
+                   std::to_string(kMaxFiles) + ")");
   for (const img::FileEntry& e : entries) {
     const std::string where = f + ": file id " + std::to_string(e.id());
     if (e.file_case() == img::FileEntry::FILE_NOT_SET) return Corrupt(where + ": no file kind");
@@ -172,6 +185,11 @@ Status ParseProcess(const std::map<std::string, std::string>& files, const Image
                    " bytes, expected " + std::to_string(images::kPageSize));
   images::ImageHeader header =
       STASIS_VALUE(images::DecodeHeader(Bytes(pages->second), ImageKind::kPages, pages_name));
+  // The rest of the header page is zeros: a flipped byte there is damage like any other.
+  const size_t stray = pages->second.find_first_not_of('\0', images::kImageHeaderSize);
+  if (stray != std::string::npos)
+    return Corrupt(pages_name + ": non-zero byte at offset " + std::to_string(stray) +
+                   " in the padding of the header page");
   if (header.payload_size % images::kPageSize != 0)
     return Corrupt(pages_name + ": " + std::to_string(header.payload_size) +
                    " bytes of pages is not a whole number of pages");
@@ -183,12 +201,23 @@ Status ParseProcess(const std::map<std::string, std::string>& files, const Image
 
   const std::string fdinfo_name = ImageFileName("fdinfo", pid);
   proc.fds = STASIS_VALUE(ParseAll<img::FdEntry>(files, fdinfo_name, ImageKind::kFdinfo));
-  return CheckFds(proc.fds, set.files, fdinfo_name);
+  STASIS_TRY(CheckFds(proc.fds, set.files, fdinfo_name));
+
+  const std::string timers_name = ImageFileName("timers", pid);
+  if (files.count(timers_name) != 0) {
+    proc.timers = STASIS_VALUE(ParseOne<img::TaskTimers>(files, timers_name, ImageKind::kTimers));
+    STASIS_TRY(CheckTimers(proc.timers, proc.core, timers_name));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
 int ImageSet::IndexOf(uint32_t pid) const {
+  // A renumbering (namespaces_restore.h) may leave the map stale: trust only verified hits.
+  if (auto it = index_by_pid.find(pid); it != index_by_pid.end() &&
+      static_cast<size_t>(it->second) < processes.size() && processes[it->second].pid() == pid)
+    return it->second;
   for (size_t i = 0; i < processes.size(); ++i)
     if (processes[i].pid() == pid) return static_cast<int>(i);
   return -1;
@@ -210,8 +239,13 @@ Result<ImageSet> ParseImageSet(const std::map<std::string, std::string>& files) 
   for (size_t i = 0; i < entries.size(); ++i) {
     ProcessImage& proc = set.processes[i];
     proc.entry = std::move(entries[i]);
+    set.index_by_pid.emplace(proc.pid(), static_cast<int>(i));
     if (proc.zombie()) continue;
     STASIS_TRY(ParseProcess(files, set, proc));
+  }
+  if (files.count("file-locks.img") != 0) {
+    set.file_locks = STASIS_VALUE(ParseAll<img::FileLock>(files, "file-locks.img", ImageKind::kFileLocks));
+    STASIS_TRY(CheckFileLocks(set.file_locks, set));
   }
   return set;
 }

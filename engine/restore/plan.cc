@@ -65,8 +65,11 @@ Status PlanSessionAndGroup(const ImageSet& set, size_t i, const PlanOptions& opt
     plan.group = GroupStep::kInherit;   // stays in the restoring shell's job
     return Status::Ok();
   }
+  if (leader < 0)
+    return Unsupported(who + " is in process group " + std::to_string(e.pgid()) +
+                       ", whose leader is not in the dumped tree; not supported yet");
   return Unsupported(who + " is in process group " + std::to_string(e.pgid()) +
-                     ", whose leader is not restored before it; not supported yet");
+                     ", whose leader is not restored before it in the same session; not supported yet");
 }
 
 Status PlanFds(const ImageSet& set, size_t i, const PlanOptions& options,

@@ -11,7 +11,7 @@
 #   status        key=value lines; verdict= is one of
 #                 ok | job-failed | kernel-warning | crashed | timeout | boot-failure
 # Exit status: 0 ok, 1 job-failed, 2 kernel-warning, 3 boot-failure, 4 timeout, 5 crashed.
-# Environment: STASIS_VM_ACCEL=auto|kvm|tcg, STASIS_VM_CPU (TCG CPU model, max,la57=off),
+# Environment: STASIS_VM_ACCEL=auto|kvm|tcg, STASIS_VM_CPU (TCG CPU model, $GUEST_TCG_CPU),
 #              STASIS_VM_SMP (2), STASIS_VM_MEM (MiB, 2048),
 #              STASIS_VM_APPEND (extra kernel command line).
 set -euo pipefail
@@ -83,8 +83,9 @@ case $accel in
   # TCG's "max" CPU has AVX2 but no AVX-512/AMX: a host dump using them must be refused here.
   # It also has LA57, and a 5-level-paging guest has a larger user address space (TASK_SIZE)
   # than this host and most servers: an engine that assumes the wrong top would pass in the
-  # guest and fail on real machines. Off by default, like the host.
-  tcg) accel_args=(-accel tcg,thread=multi -cpu "${STASIS_VM_CPU:-max,la57=off}") ;;
+  # guest and fail on real machines. Off by default, like the host. See GUEST_TCG_CPU for why
+  # PKU and MPX are off too.
+  tcg) accel_args=(-accel tcg,thread=multi -cpu "${STASIS_VM_CPU:-$GUEST_TCG_CPU}") ;;
   *) kdie "STASIS_VM_ACCEL must be auto, kvm or tcg" ;;
 esac
 # no_timer_check: under TCG on a busy host the kernel's IO-APIC timer check can miss its ticks and

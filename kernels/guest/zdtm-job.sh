@@ -1,6 +1,7 @@
 # shellcheck shell=dash
 # /job/run.sh for a zdtm run inside the guest (busybox ash, sourced by /init in a subshell).
 # /job/env sets: ZDTM_RUN STASIS TESTS_DIR WORK_DIR XFER_DIR KERNEL_NAME PHASE (run|dump|restore)
+# and NOFILE (the host's RLIMIT_NOFILE, see run-vm.sh)
 # /job/args holds the runner's arguments, one a line (options first, then test names).
 # Result files go to $STASIS_OUT; /init sends them to the host on the result channel.
 
@@ -8,6 +9,9 @@ set --
 while IFS= read -r a; do set -- "$@" "$a"; done < /job/args
 
 echo "phase $PHASE on $(uname -r): $*"
+if [ -n "${NOFILE:-}" ] && ! ulimit -n "$NOFILE" 2>/dev/null; then
+  echo "stasis-job: cannot set RLIMIT_NOFILE to $NOFILE (kept $(ulimit -n))"
+fi
 "$STASIS" check --json > "$STASIS_OUT/check.json" 2> "$STASIS_OUT/check.err"
 echo "stasis check --json: exit $?"
 [ -s "$STASIS_OUT/check.err" ] || rm -f "$STASIS_OUT/check.err"

@@ -65,7 +65,18 @@ bool ParseDesc(const std::string& file_name, const std::string& text, TestSpec* 
       size_t c2 = value.find(':');
       if (c2 == std::string::npos || Trim(value.substr(0, c2)).empty() || Trim(value.substr(c2 + 1)).empty())
         return bad("known-fail needs '<kernel-glob>: <reason>'");
-      spec->known_failures.push_back({Trim(value.substr(0, c2)), Trim(value.substr(c2 + 1))});
+      std::string glob = Trim(value.substr(0, c2)), dump_glob, restore_glob;
+      if (glob.find("->") != std::string::npos &&
+          (!SplitPairGlob(glob, &dump_glob, &restore_glob) || dump_glob.empty() || restore_glob.empty()))
+        return bad("a pair glob is '<dump-kernel-glob>-><restore-kernel-glob>', got '" + glob + "'");
+      spec->known_failures.push_back({glob, Trim(value.substr(c2 + 1))});
+    } else if (key == "expect-refusal") {
+      size_t c2 = value.find(':');
+      std::string feature = c2 == std::string::npos ? "" : Trim(value.substr(0, c2));
+      if (feature.empty() || feature.find_first_of(" \t") != std::string::npos ||
+          Trim(value.substr(c2 + 1)).empty())
+        return bad("expect-refusal needs '<feature>: <text of the restore error>'");
+      spec->expected_refusals.push_back({feature, Trim(value.substr(c2 + 1))});
     } else if (key == "flavors") {
       if (!flavors_seen) spec->flavors.clear();
       flavors_seen = true;
@@ -78,8 +89,14 @@ bool ParseDesc(const std::string& file_name, const std::string& text, TestSpec* 
       long v = std::strtol(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0' || v < 1 || v > 3600) return bad("timeout needs 1..3600 seconds");
       spec->timeout_s = static_cast<int>(v);
+    } else if (key == "opts") {
+      for (const std::string& w : Words(value)) {
+        if (w != "--tcp-established" && w != "--file-locks")
+          return bad("unknown opt '" + w + "' (known: --tcp-established --file-locks)");
+        spec->stasis_opts.push_back(w);
+      }
     } else {
-      return bad("unknown key '" + key + "' (known: needs features known-fail flavors timeout)");
+      return bad("unknown key '" + key + "' (known: needs features known-fail expect-refusal flavors timeout opts)");
     }
   }
   return true;
@@ -126,14 +143,38 @@ bool LoadCatalog(const std::string& dir, std::vector<TestSpec>* tests, std::stri
   return true;
 }
 
-const KnownFailure* MatchKnownFailure(const TestSpec& spec, const std::string& kernel_name,
-                                      const std::string& kernel_release) {
+bool SplitPairGlob(const std::string& glob, std::string* dump_glob, std::string* restore_glob) {
+  size_t arrow = glob.find("->");
+  if (arrow == std::string::npos || glob.find("->", arrow + 2) != std::string::npos) return false;
+  *dump_glob = Trim(glob.substr(0, arrow));
+  *restore_glob = Trim(glob.substr(arrow + 2));
+  return true;
+}
+
+namespace {
+
+bool GlobMatches(const std::string& glob, const KernelId& k) {
+  return (!k.name.empty() && fnmatch(glob.c_str(), k.name.c_str(), 0) == 0) ||
+         (!k.release.empty() && fnmatch(glob.c_str(), k.release.c_str(), 0) == 0);
+}
+
+}  // namespace
+
+const KnownFailure* MatchKnownFailure(const TestSpec& spec, const KernelId& here, const KernelId* dumped_on) {
   for (const KnownFailure& k : spec.known_failures) {
-    if (fnmatch(k.kernel_glob.c_str(), kernel_name.c_str(), 0) == 0 ||
-        fnmatch(k.kernel_glob.c_str(), kernel_release.c_str(), 0) == 0)
+    std::string dump_glob, restore_glob;
+    if (SplitPairGlob(k.kernel_glob, &dump_glob, &restore_glob)) {
+      if (dumped_on && GlobMatches(dump_glob, *dumped_on) && GlobMatches(restore_glob, here)) return &k;
+    } else if (!dumped_on && GlobMatches(k.kernel_glob, here)) {
       return &k;
+    }
   }
   return nullptr;
+}
+
+const KnownFailure* MatchKnownFailure(const TestSpec& spec, const std::string& kernel_name,
+                                      const std::string& kernel_release) {
+  return MatchKnownFailure(spec, KernelId{kernel_name, kernel_release}, nullptr);
 }
 
 }  // namespace zdtm::runner

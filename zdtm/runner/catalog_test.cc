@@ -38,13 +38,23 @@ TEST(ParseDesc, DefaultsWhenEmpty) {
 
 TEST(ParseDesc, RejectsBadInputWithFileAndLine) {
   const char* bad[] = {"needs: magic\n", "unknown: 1\n", "no colon here\n", "timeout: 0\n",
-                       "timeout: 12x\n", "known-fail: nothing\n", "known-fail: 6.1*:\n", "flavors: vm\n"};
+                       "timeout: 12x\n", "known-fail: nothing\n", "known-fail: 6.1*:\n", "flavors: vm\n",
+                       "known-fail: 6.1*->: why\n", "known-fail: ->host: why\n", "known-fail: a->b->c: why\n",
+                       "expect-refusal: cpu_avx512\n", "expect-refusal: cpu avx: text\n",
+                       "expect-refusal: cpu_avx512:\n", "opts: --leave-running\n"};
   for (const char* text : bad) {
     TestSpec s;
     std::string error;
     EXPECT_FALSE(ParseDesc("t.desc", std::string("# ok\n") + text, &s, &error)) << text;
     EXPECT_EQ(error.rfind("t.desc:2: ", 0), 0u) << error;
   }
+}
+
+TEST(ParseDesc, ReadsStasisOpts) {
+  TestSpec s;
+  std::string error;
+  ASSERT_TRUE(ParseDesc("t.desc", "opts: --tcp-established\n", &s, &error)) << error;
+  EXPECT_EQ(s.stasis_opts, std::vector<std::string>{"--tcp-established"});
 }
 
 TEST(MatchKnownFailure, MatchesNameOrRelease) {
@@ -54,6 +64,39 @@ TEST(MatchKnownFailure, MatchesNameOrRelease) {
   EXPECT_EQ(MatchKnownFailure(s, "guest", "6.1.170"), &s.known_failures[0]);
   EXPECT_EQ(MatchKnownFailure(s, "host", "6.18.1"), &s.known_failures[1]);
   EXPECT_EQ(MatchKnownFailure(s, "6.12.1", "6.12.1"), nullptr);
+}
+
+TEST(ParseDesc, ReadsPairGlobsAndRefusals) {
+  TestSpec s;
+  std::string error;
+  ASSERT_TRUE(ParseDesc("x.desc",
+                        "known-fail: 6.1.* -> 6.12.*: dump side lacks it\n"
+                        "expect-refusal: cpu_avx512: uses features\n",
+                        &s, &error))
+      << error;
+  ASSERT_EQ(s.known_failures.size(), 1u);
+  std::string d, r;
+  ASSERT_TRUE(SplitPairGlob(s.known_failures[0].kernel_glob, &d, &r));
+  EXPECT_EQ(d, "6.1.*");
+  EXPECT_EQ(r, "6.12.*");
+  EXPECT_FALSE(SplitPairGlob("6.1.*", &d, &r));
+  ASSERT_EQ(s.expected_refusals.size(), 1u);
+  EXPECT_EQ(s.expected_refusals[0].feature, "cpu_avx512");
+  EXPECT_EQ(s.expected_refusals[0].message, "uses features");
+}
+
+TEST(MatchKnownFailure, PairGlobsApplyOnlyToAnotherKernelsImages) {
+  TestSpec s;
+  s.known_failures = {{"6.1.*", "single"}, {"6.1.*->*", "dumped on 6.1"}, {"*->host", "restored on the host"}};
+  const KernelId k61{"6.1.192", "6.1.0-56-cloud-amd64"}, k612{"6.12.117", "6.12.117+deb12-cloud-amd64"},
+      host{"host", "6.18.1"};
+  EXPECT_EQ(MatchKnownFailure(s, k61, nullptr), &s.known_failures[0]);     // dump+restore on 6.1
+  EXPECT_EQ(MatchKnownFailure(s, k612, &k61), &s.known_failures[1]);       // 6.1 -> 6.12
+  EXPECT_EQ(MatchKnownFailure(s, k61, &k612), nullptr);                    // 6.12 -> 6.1: plain glob not
+  EXPECT_EQ(MatchKnownFailure(s, host, &k612), &s.known_failures[2]);      // 6.12 -> host
+  EXPECT_EQ(MatchKnownFailure(s, host, nullptr), nullptr);                 // host alone
+  const KernelId by_release{"", "6.1.0-47-cloud-amd64"};                   // old meta: release only
+  EXPECT_EQ(MatchKnownFailure(s, k612, &by_release), &s.known_failures[1]);
 }
 
 }  // namespace

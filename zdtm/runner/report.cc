@@ -19,9 +19,51 @@ const char* Tag(Outcome o) {
 
 }  // namespace
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at text[i] (1..4), or 0 when it is not one.
+size_t Utf8SequenceLength(const std::string& text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  size_t n = 0;
+  unsigned min = 0, cp = 0;
+  if (c < 0x80) return 1;
+  if ((c & 0xe0) == 0xc0) n = 2, min = 0x80, cp = c & 0x1f;
+  else if ((c & 0xf0) == 0xe0) n = 3, min = 0x800, cp = c & 0x0f;
+  else if ((c & 0xf8) == 0xf0) n = 4, min = 0x10000, cp = c & 0x07;
+  else return 0;
+  if (i + n > text.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3f);
+  }
+  // Overlong forms, surrogates and code points past U+10FFFF are not well-formed; U+FFFE/FFFF
+  // are not allowed in XML.
+  if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp == 0xfffe || cp == 0xffff) return 0;
+  return n;
+}
+
+}  // namespace
+
+// Test output carries kernel paths, which are bytes: a file name that is not UTF-8 must not
+// make the whole JUnit file unreadable, so such bytes are written as the text "\xNN".
 std::string XmlEscape(const std::string& text) {
   std::string out;
-  for (unsigned char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const size_t n = Utf8SequenceLength(text, i);
+    if (n == 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(text, i, n);
+      i += n;
+      continue;
+    }
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -31,6 +73,7 @@ std::string XmlEscape(const std::string& text) {
         if (c < 0x20 && c != '\n' && c != '\t') out += '?';
         else out.push_back(static_cast<char>(c));
     }
+    ++i;
   }
   return out;
 }

@@ -21,7 +21,10 @@ int main(int argc, char** argv) {
     std::string e1 = "ZDTM_ENV00=value with spaces = and equals";
     std::string e2 = "EMPTY=";
     std::string e3 = "LONG=" + std::string(3000, 'x');
-    char* env[] = {e1.data(), e2.data(), e3.data(), nullptr};
+    // The runner's CPU baseline (GLIBC_TUNABLES masking CPU features, for a restore on a lesser
+    // CPU) is the operator's, not the test's: it must outlive the re-exec like any inherited setting.
+    std::string e4 = getenv("GLIBC_TUNABLES") ? std::string("GLIBC_TUNABLES=") + getenv("GLIBC_TUNABLES") : "";
+    char* env[] = {e1.data(), e2.data(), e3.data(), e4.empty() ? nullptr : e4.data(), nullptr};
     execve("/proc/self/exe", args.data(), env);
     return 1;
   }

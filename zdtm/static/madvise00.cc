@@ -35,11 +35,13 @@ int main(int argc, char** argv) {
     Advice& a = advices[i];
     a.area = static_cast<unsigned char*>(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     if (a.area == MAP_FAILED) t.Fail("mmap");
+    // Filled before the advice: an area whose advice this kernel refuses (MADV_HUGEPAGE is
+    // EINVAL without THP, e.g. on PREEMPT_RT) is still memory whose contents must survive.
+    zdtm::FillPattern(a.area, kSize, 300 + i);
     if (madvise(a.area, kSize, a.advice) != 0) {
       zdtm::Log("madvise(%s) not supported here, not checked", a.name);
       continue;
     }
-    zdtm::FillPattern(a.area, kSize, 300 + i);
     auto m = zdtm::FindMapping(a.area);
     a.checked = m && zdtm::HasVmFlag(*m, a.flag);
     if (!a.checked) zdtm::Log("VmFlags of a %s area lack '%s' on this kernel, not checked", a.name, a.flag);

@@ -7,7 +7,7 @@ ZDTM_ARGS  ?=
 TESTS      ?=
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps configure build test unit zdtm matrix fuzz bench clean
+.PHONY: all deps configure build test unit zdtm matrix fuzz sweep bench clean
 
 all: build
 
@@ -35,6 +35,9 @@ matrix: build
 
 fuzz:
 	ci/fuzz.sh $(FUZZ_SECONDS)
+
+sweep: build
+	fuzz/sweep.sh $(BUILD)
 
 bench: build
 	ci/bench.sh $(BUILD)

@@ -5,7 +5,8 @@
 #   2. the zdtm suite through dump and restore on the running kernel (ci/zdtm.sh)
 #   3. programs nobody here wrote (sleep, a bash loop, python3 threads) through dump/restore
 #   4. the fuzzing smoke (fuzz/smoke.sh), if present
-#   5. the kernel-matrix smoke (kernels/smoke.sh), if present
+#   5. the damage sweep, sampled (fuzz/sweep.sh --every 17), if present
+#   6. the kernel-matrix smoke (kernels/smoke.sh), if present
 # Ends with each step's summary and time. Budget: well under 25 minutes on 2 cores.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,6 +66,12 @@ if [[ -x $root/fuzz/smoke.sh ]]; then
   run_step fuzz-smoke 'pass|PASS|ok|OK|fail|FAIL' "$root/fuzz/smoke.sh" "$build"
 else
   summaries+=("fuzz-smoke: skipped (fuzz/smoke.sh not present)")
+fi
+if [[ -x $root/fuzz/sweep.sh ]]; then
+  # Damaged real dumps through `stasis restore`: a sample (one byte in 17); `make sweep` flips all.
+  run_step sweep-smoke '^sweep: ' "$root/fuzz/sweep.sh" "$build" --every 17
+else
+  summaries+=("sweep-smoke: skipped (fuzz/sweep.sh not present)")
 fi
 if [[ -x $root/kernels/smoke.sh ]]; then
   run_step kernels-smoke 'pass|PASS|ok|OK|fail|FAIL' "$root/kernels/smoke.sh" "$build"

@@ -5,6 +5,8 @@
 #     BUILD/zdtm/zdtm-run; JUnit XML in BUILD/zdtm/junit-host.xml, work dirs in BUILD/zdtm/work.
 #   any other KERNEL, or a RESTORE_KERNEL (cross-kernel migration): kernels/run-vm.sh, the
 #     kernel matrix's VM runner, with the same arguments.
+# FLAVORS (environment, default "h ns"): the runner flavors, host and new namespaces; a
+# --flavor among the extra args wins.
 # Extra args go to zdtm-run (e.g. --iters 3, --no-cr, -v). Exit status: zdtm-run's (non-zero iff
 # a test failed unexpectedly), 2 on a usage or set-up error.
 set -euo pipefail
@@ -28,7 +30,7 @@ if [[ $kernel == host && -z $restore_kernel ]]; then
   read -ra names <<<"$tests"
   exec "$runner" --stasis "$build/stasis" --tests-dir "$build/zdtm/static" \
     --work-dir "$build/zdtm/work" --junit "$build/zdtm/junit-host.xml" --kernel host \
-    "$@" "${names[@]}"
+    --flavor "${FLAVORS:-h ns}" "$@" "${names[@]}"
 fi
 
 vm_runner=$root/kernels/run-vm.sh

@@ -22,8 +22,8 @@ namespace {
 constexpr const char kUsage[] =
     "usage: stasis <command> [options]\n"
     "  check [--all] [--json] [--no-cache]\n"
-    "  dump -t PID -D DIR [-R|--leave-running] [-j|--shell-job] [--tcp-established] [-o LOG] [-v N]\n"
-    "  restore -D DIR [-d|--restore-detached] [--pidfile F] [-j|--shell-job] [--tcp-established] [-o LOG] [-v N]\n"
+    "  dump -t PID -D DIR [-R|--leave-running] [-j|--shell-job] [--tcp-established] [--file-locks] [-o LOG] [-v N]\n"
+    "  restore -D DIR [-d|--restore-detached] [--pidfile F] [-j|--shell-job] [--tcp-established] [--file-locks] [-o LOG] [-v N]\n"
     "  show DIR|FILE [--json]\n";
 
 // Options shared by every verb; each verb reads the ones it knows.
@@ -40,10 +40,11 @@ struct ParsedArgs {
   bool json = false;
   bool no_cache = false;
   bool tcp_established = false;
+  bool file_locks = false;
   std::string positional;
 };
 
-enum LongOnly { kPidfile = 1000, kAll, kJson, kNoCache, kTcpEstablished };
+enum LongOnly { kPidfile = 1000, kAll, kJson, kNoCache, kTcpEstablished, kFileLocks };
 
 bool Parse(int argc, char** argv, ParsedArgs* out) {
   static const option kOptions[] = {
@@ -59,6 +60,7 @@ bool Parse(int argc, char** argv, ParsedArgs* out) {
       {"json", no_argument, nullptr, kJson},
       {"no-cache", no_argument, nullptr, kNoCache},
       {"tcp-established", no_argument, nullptr, kTcpEstablished},
+      {"file-locks", no_argument, nullptr, kFileLocks},
       {nullptr, 0, nullptr, 0},
   };
   optind = 1;
@@ -85,6 +87,7 @@ bool Parse(int argc, char** argv, ParsedArgs* out) {
       case kJson: out->json = true; break;
       case kNoCache: out->no_cache = true; break;
       case kTcpEstablished: out->tcp_established = true; break;
+      case kFileLocks: out->file_locks = true; break;
       default: return false;
     }
   }
@@ -127,6 +130,7 @@ int RunDump(const ParsedArgs& a, Logger& log) {
   o.leave_running = a.leave_running;
   o.shell_job = a.shell_job;
   o.tcp_established = a.tcp_established;
+  o.file_locks = a.file_locks;
   dump::DumpStats stats;
   Status s = dump::Dump(o, log, &stats);
   if (!s.ok()) {
@@ -149,6 +153,7 @@ int RunRestore(const ParsedArgs& a, Logger& log) {
   o.detached = a.detached;
   o.shell_job = a.shell_job;
   o.tcp_established = a.tcp_established;
+  o.file_locks = a.file_locks;
   o.pidfile = a.pidfile;
   int exit_status = 0;
   restore::RestoreStats stats;

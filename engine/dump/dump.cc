@@ -14,10 +14,13 @@
 #include "engine/dump/freezer.h"
 #include "engine/dump/image_writer.h"
 #include "engine/dump/injected_state.h"
+#include "engine/dump/locks_collector.h"
 #include "engine/dump/mm_collector.h"
+#include "engine/net/net_lock.h"
 #include "engine/net/tcp_repair.h"
 #include "engine/dump/page_dumper.h"
 #include "engine/dump/task_collector.h"
+#include "engine/dump/timers_collector.h"
 #include "engine/proc/text.h"
 
 namespace stasis::dump {
@@ -56,6 +59,8 @@ Status DumpProcess(DumpContext& ctx, PageDumper& pager, const FrozenProcess& p) 
   STASIS_TRY(CollectInjectedState(ctx, p, &out));
   STASIS_TRY(CollectMm(ctx, p, &out));
   STASIS_TRY(CollectFiles(ctx, p, &out));
+  STASIS_TRY(CollectLocks(ctx, p, &out));
+  STASIS_TRY(CollectTimers(ctx, p, &out));
   STASIS_TRY(pager.Copy(ctx, p.pid, out.mm, &out.pagemap));
   ctx.log.Debug("pid %d: %d threads, %d VMAs, %zu page runs, %zu fds", p.pid, out.core.threads_size(),
                 out.mm.vmas_size(), out.pagemap.size(), out.fds.size());
@@ -77,11 +82,15 @@ uint64_t SpoolCap() {
   return 0;
 }
 
-// Established TCP sockets go back to normal mode before their owners run again.
+// Established TCP sockets go back to normal mode before their owners run again, and their
+// peers' segments are let through again (the network lock, engine/net/net_lock.h).
 void LeaveTcpRepair(DumpContext& ctx) {
   for (UniqueFd& fd : ctx.tcp_in_repair) {
     Status s = net::LeaveTcpRepair(fd.get(), /*window_probe=*/false, "a dumped TCP socket");
     if (!s.ok()) ctx.log.Warn("%s", s.error().message().c_str());
+    auto tuple = net::TupleOfSocket(fd.get(), "a dumped TCP socket");
+    if (tuple.ok()) s = net::UnlockConnection(*tuple, "a dumped TCP socket");
+    if (!tuple.ok() || !s.ok()) ctx.log.Warn("%s", (tuple.ok() ? s.error() : tuple.error()).message().c_str());
   }
   ctx.tcp_in_repair.clear();
 }
@@ -90,9 +99,13 @@ void LeaveTcpRepair(DumpContext& ctx) {
 // FrozenTree's destructor resumes the tree.
 Status DumpFrozen(DumpContext& ctx, FrozenTree& tree, PageDumper& pager, double frozen_at) {
   const uint64_t dump_time_ns = RealtimeNs();
-  for (const FrozenProcess& p : tree.processes()) {
-    if (p.zombie) continue;
-    STASIS_TRY(DumpProcess(ctx, pager, p));
+  STASIS_TRY(CollectNamespaces(tree, ctx.log, &ctx.namespaces));
+  {
+    const NetNsGuard in_tree_netns = STASIS_VALUE(EnterTreeNetNs(ctx.namespaces, tree.root()));
+    for (const FrozenProcess& p : tree.processes()) {
+      if (p.zombie) continue;
+      STASIS_TRY(DumpProcess(ctx, pager, p));
+    }
   }
   if (ctx.options.leave_running) {
     // Every byte is in our memory or already written: the tree need not wait for the disk.

@@ -17,6 +17,7 @@ struct DumpOptions {
   bool leave_running = false;    // -R/--leave-running
   bool shell_job = false;        // -j/--shell-job: the tree may hold the calling shell's terminal
   bool tcp_established = false;  // --tcp-established: established TCP connections may be in the tree
+  bool file_locks = false;       // --file-locks: file locks held by the tree are dumped (else refused)
 };
 
 // Statistics a caller (the CLI, the benchmark) may print.

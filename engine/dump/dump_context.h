@@ -13,10 +13,13 @@
 #include "engine/common/log.h"
 #include "engine/common/fd.h"
 #include "engine/dump/dump.h"
+#include "engine/dump/namespaces_collector.h"
 #include "engine/files/object_store.h"
 #include "engine/images/core.pb.h"
 #include "engine/images/files.pb.h"
+#include "engine/images/lock.pb.h"
 #include "engine/images/mm.pb.h"
+#include "engine/images/timer.pb.h"
 
 namespace stasis::dump {
 
@@ -28,6 +31,7 @@ struct ProcessImages {
   img::MmCore mm;
   std::vector<img::PagemapEntry> pagemap;
   std::vector<img::FdEntry> fds;
+  img::TaskTimers timers;   // timers-PID.img (timers_collector)
 };
 
 // One open file description seen so far, to give every fd sharing it the same FileEntry id.
@@ -52,6 +56,9 @@ struct DumpContext {
   // Our copies of established TCP sockets that Collect left in TCP_REPAIR mode: taken out of
   // it again before the tree resumes (-R, or a failed dump).
   std::vector<UniqueFd> tcp_in_repair;
+
+  std::vector<img::FileLock> file_locks;   // file-locks.img (locks_collector, --file-locks)
+  NamespaceDump namespaces;     // ns.img and the pstree's ns_* ids, when the tree has its own
 
   uint64_t xfeatures = 0;       // union over all threads
   uint32_t xstate_size = 0;

@@ -14,6 +14,7 @@
 #include "engine/dump/proc_files.h"
 #include "engine/images/image_format.h"
 #include "engine/files/registry.h"
+#include "engine/net/net_lock.h"
 #include "engine/net/socket_kinds.h"
 #include "engine/net/tcp_repair.h"
 #include "engine/proc/fdinfo.h"
@@ -114,9 +115,24 @@ Status CollectKindFd(DumpContext& ctx, const files::FileKind& kind, const files:
   const bool tcp_connection = &kind == &net::InetSocketKind() && IsTcpConnection(f.local_fd.get());
   if (tcp_connection && !ctx.options.tcp_established)
     return InvalidArg(f.Describe() + " is an established TCP connection: use --tcp-established");
+  if (tcp_connection) {
+    // Before repair mode: from now until the restored socket owns the connection the peer's
+    // segments are dropped instead of being answered with RST (engine/net/net_lock.h).
+    auto tuple = net::TupleOfSocket(f.local_fd.get(), f.Describe());
+    Status locked = tuple.ok() ? net::LockConnection(*tuple, f.Describe()) : Status(std::move(tuple).error());
+    if (!locked.ok())
+      ctx.log.Warn("%s; without the network lock the peer is reset if it sends before the restore",
+                   locked.error().message().c_str());
+  }
   img::FileEntry entry;
   entry.set_id(id);
-  STASIS_TRY(kind.Collect(f, &entry, ctx.objects));
+  Status collected = kind.Collect(f, &entry, ctx.objects);
+  if (!collected.ok() && tcp_connection) {
+    // Collect gave the socket back out of repair mode; its peer may talk to it again.
+    auto tuple = net::TupleOfSocket(f.local_fd.get(), f.Describe());
+    if (tuple.ok()) (void)net::UnlockConnection(*tuple, f.Describe());
+  }
+  STASIS_TRY(collected);
   if (tcp_connection) {
     int copy = ::fcntl(f.local_fd.get(), F_DUPFD_CLOEXEC, 0);
     if (copy < 0) return SysError(f.Describe() + ": keep a copy of the TCP socket");

@@ -188,8 +188,10 @@ Status FrozenTree::Kill(Logger& log) {
   // As the tracer we are told about each thread's death first; consuming it lets the kernel
   // release the thread and report the process to its real parent.
   // Other threads before the main one: a leader's death is only reported once its thread
-  // group is empty, and our threads stay in it until we reap them.
-  for (FrozenProcess& p : processes_) {
+  // group is empty, and our threads stay in it until we reap them. Children before parents:
+  // a pid namespace's init only finishes dying once every other process inside is reaped.
+  for (auto proc = processes_.rbegin(); proc != processes_.rend(); ++proc) {
+    FrozenProcess& p = *proc;
     for (auto it = p.threads.rbegin(); it != p.threads.rend(); ++it) {
       auto& t = *it;
       for (;;) {

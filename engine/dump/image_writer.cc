@@ -57,14 +57,20 @@ img::ProcessEntry PstreeEntry(const FrozenProcess& p) {
 Status WriteTreeImages(DumpContext& ctx, const FrozenTree& tree) {
   std::vector<img::ProcessEntry> pstree;
   for (const FrozenProcess& p : tree.processes()) pstree.push_back(PstreeEntry(p));
+  STASIS_TRY(AddNsPids(ctx.namespaces, &pstree));
+  if (ctx.namespaces.any) STASIS_TRY(Write<img::Namespaces>(ctx, "ns.img", ImageKind::kNamespaces, {&ctx.namespaces.image}));
   STASIS_TRY(Write(ctx, "pstree.img", ImageKind::kPstree, Pointers(pstree)));
   STASIS_TRY(Write(ctx, "files.img", ImageKind::kFiles, Pointers(ctx.files)));
+  if (!ctx.file_locks.empty())
+    STASIS_TRY(Write(ctx, "file-locks.img", ImageKind::kFileLocks, Pointers(ctx.file_locks)));
   for (const ProcessImages& p : ctx.processes) {
     const auto pid = static_cast<uint32_t>(p.pid);
     STASIS_TRY(Write<img::TaskCore>(ctx, images::ImageFileName("core", pid), ImageKind::kCore, {&p.core}));
     STASIS_TRY(Write<img::MmCore>(ctx, images::ImageFileName("mm", pid), ImageKind::kMm, {&p.mm}));
     STASIS_TRY(Write(ctx, images::ImageFileName("pagemap", pid), ImageKind::kPagemap, Pointers(p.pagemap)));
     STASIS_TRY(Write(ctx, images::ImageFileName("fdinfo", pid), ImageKind::kFdinfo, Pointers(p.fds)));
+    if (p.timers.itimers_size() != 0 || p.timers.posix_size() != 0)
+      STASIS_TRY(Write<img::TaskTimers>(ctx, images::ImageFileName("timers", pid), ImageKind::kTimers, {&p.timers}));
   }
   // Per-object data (pipe bytes, memfd and ghost file contents), listed in the inventory too.
   for (const auto& [name, bytes] : ctx.objects.EncodeImages()) {

@@ -4,7 +4,9 @@
 
 #include <string>
 
+#include "engine/arch/x86_64/vdso_elf.h"
 #include "engine/dump/proc_files.h"
+#include "engine/inject/syscall_injector.h"
 #include "engine/proc/auxv.h"
 
 namespace stasis::dump {
@@ -58,6 +60,21 @@ Result<img::VmaKind> Classify(const proc::MapsEntry& e) {
   if (e.deleted()) return Unsupported(Range(e) + ": the mapped file was deleted (not supported yet)");
   if (e.path.empty() || e.path[0] != '/') return Unsupported(Range(e) + ": unknown kind of mapping");
   return e.shared ? img::VMA_FILE_SHARED : img::VMA_FILE_PRIVATE;
+}
+
+// The [vdso] bytes, so that a restore on a kernel with another vDSO can keep this one at its
+// address (libc holds pointers into it) and redirect its entry points.
+Status CollectVdsoImage(pid_t pid, img::MmCore& mm) {
+  for (const img::Vma& v : mm.vmas()) {
+    if (v.kind() != img::VMA_VDSO) continue;
+    const uint64_t size = v.end() - v.start();
+    if (size > arch::kMaxVdsoBytes) return Unsupported("[vdso] of " + std::to_string(size) + " bytes");
+    std::string bytes(size, '\0');
+    STASIS_TRY_CTX(inject::ReadRemote(pid, v.start(), bytes.data(), size), "read the [vdso]");
+    mm.set_vdso_image(std::move(bytes));
+    return Status::Ok();
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -131,6 +148,7 @@ Status CollectMm(DumpContext& ctx, const FrozenProcess& p, ProcessImages* out) {
     img::Vma v = STASIS_VALUE_CTX(VmaFromSmaps(e), who);
     *mm.add_vmas() = std::move(v);
   }
+  STASIS_TRY_CTX(CollectVdsoImage(pid, mm), who);
   ctx.log.Debug("pid %d: %d VMAs", pid, mm.vmas_size());
   return Status::Ok();
 }

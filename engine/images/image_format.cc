@@ -50,6 +50,10 @@ const char* ImageKindName(ImageKind kind) {
     case ImageKind::kPipeData: return "pipes-data";
     case ImageKind::kMemfdData: return "memfd-data";
     case ImageKind::kGhostData: return "ghost-data";
+    case ImageKind::kNamespaces: return "ns";
+    case ImageKind::kTimers: return "timers";
+    case ImageKind::kFileLocks: return "file-locks";
+    case ImageKind::kIpcNamespace: return "ipc-ns";
   }
   return "unknown";
 }

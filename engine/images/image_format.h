@@ -43,6 +43,10 @@ enum class ImageKind : uint32_t {
   kPipeData = 9,    // pipes-data.img: ObjectData, bytes in flight per pipe/FIFO
   kMemfdData = 10,  // memfd-data.img: ObjectData, memfd contents per inode
   kGhostData = 11,  // ghost-data.img: ObjectData, contents of files deleted while open
+  kNamespaces = 30,  // ns.img: Namespaces, the tree's own pid/net/ipc/uts namespaces
+  kTimers = 40,      // timers-PID.img: TaskTimers, itimers and POSIX timers
+  kFileLocks = 41,   // file-locks.img: FileLock, flock/POSIX/OFD locks held (--file-locks)
+  kIpcNamespace = 42,  // ipc-ns.img: IpcNamespace, the SysV objects of the tree's ipc namespace
   // Issue 3 and later add theirs here; numbers are never reused.
 };
 

@@ -19,9 +19,13 @@
 #include "engine/images/files.pb.h"
 #include "engine/images/image_io.h"
 #include "engine/images/inventory.pb.h"
+#include "engine/images/ipc.pb.h"
+#include "engine/images/lock.pb.h"
 #include "engine/images/mm.pb.h"
+#include "engine/images/ns.pb.h"
 #include "engine/images/object_data.pb.h"
 #include "engine/images/pstree.pb.h"
+#include "engine/images/timer.pb.h"
 #include "engine/images/show.h"
 
 namespace stasis::images {
@@ -104,12 +108,18 @@ template <> constexpr ImageKind kKindOf<img::MmCore> = ImageKind::kMm;
 template <> constexpr ImageKind kKindOf<img::PagemapEntry> = ImageKind::kPagemap;
 template <> constexpr ImageKind kKindOf<img::FdEntry> = ImageKind::kFdinfo;
 template <> constexpr ImageKind kKindOf<img::ObjectData> = ImageKind::kPipeData;
+template <> constexpr ImageKind kKindOf<img::TaskTimers> = ImageKind::kTimers;
+template <> constexpr ImageKind kKindOf<img::FileLock> = ImageKind::kFileLocks;
+template <> constexpr ImageKind kKindOf<img::IpcNamespace> = ImageKind::kIpcNamespace;
+template <> constexpr ImageKind kKindOf<img::Namespaces> = ImageKind::kNamespaces;
 
 template <typename Msg>
 class MessageRoundTrip : public ::testing::Test {};
 // Every message type an image holds; RegistryCoversEveryTypedKind checks none is missing.
 #define STASIS_IMAGE_MESSAGES img::Inventory, img::ProcessEntry, img::FileEntry, img::TaskCore, \
-                              img::MmCore, img::PagemapEntry, img::FdEntry, img::ObjectData
+                              img::MmCore, img::PagemapEntry, img::FdEntry, img::ObjectData, \
+                              img::TaskTimers, img::FileLock, img::IpcNamespace, \
+                              img::Namespaces
 using ImageMessages = ::testing::Types<STASIS_IMAGE_MESSAGES>;
 TYPED_TEST_SUITE(MessageRoundTrip, ImageMessages);
 

@@ -20,9 +20,13 @@
 #include "engine/images/files.pb.h"
 #include "engine/images/image_io.h"
 #include "engine/images/inventory.pb.h"
+#include "engine/images/ipc.pb.h"
+#include "engine/images/lock.pb.h"
 #include "engine/images/mm.pb.h"
+#include "engine/images/ns.pb.h"
 #include "engine/images/object_data.pb.h"
 #include "engine/images/pstree.pb.h"
+#include "engine/images/timer.pb.h"
 
 namespace stasis::images {
 namespace {
@@ -35,14 +39,18 @@ const std::array kImageKinds = {
     ImageKindInfo{"inventory", kSingle, ImageKind::kInventory, &img::Inventory::default_instance()},
     ImageKindInfo{"pstree", kSingle, ImageKind::kPstree, &img::ProcessEntry::default_instance()},
     ImageKindInfo{"files", kSingle, ImageKind::kFiles, &img::FileEntry::default_instance()},
+    ImageKindInfo{"file-locks", kSingle, ImageKind::kFileLocks, &img::FileLock::default_instance()},
+    ImageKindInfo{"ipc-ns", kSingle, ImageKind::kIpcNamespace, &img::IpcNamespace::default_instance()},
     ImageKindInfo{"pipes-data", kSingle, ImageKind::kPipeData, &img::ObjectData::default_instance()},
     ImageKindInfo{"memfd-data", kSingle, ImageKind::kMemfdData, &img::ObjectData::default_instance()},
     ImageKindInfo{"ghost-data", kSingle, ImageKind::kGhostData, &img::ObjectData::default_instance()},
+    ImageKindInfo{"ns", kSingle, ImageKind::kNamespaces, &img::Namespaces::default_instance()},
     ImageKindInfo{"core", kPerPid, ImageKind::kCore, &img::TaskCore::default_instance()},
     ImageKindInfo{"mm", kPerPid, ImageKind::kMm, &img::MmCore::default_instance()},
     ImageKindInfo{"pagemap", kPerPid, ImageKind::kPagemap, &img::PagemapEntry::default_instance()},
     ImageKindInfo{"pages", kPerPid, ImageKind::kPages, nullptr},
     ImageKindInfo{"fdinfo", kPerPid, ImageKind::kFdinfo, &img::FdEntry::default_instance()},
+    ImageKindInfo{"timers", kPerPid, ImageKind::kTimers, &img::TaskTimers::default_instance()},
 };
 
 constexpr std::string_view kImgSuffix = ".img";

@@ -40,7 +40,7 @@ std::string DescribeProcess(uint32_t pid) {
 Status VerifyPageChecksums(const ImageSet& set, const std::string& dir) {
   for (const ProcessImage& proc : set.processes) {
     if (proc.zombie() || proc.pagemap.empty()) continue;
-    const std::string name = images::ImageFileName("pages", proc.pid());
+    const std::string name = images::ImageFileName("pages", proc.file_pid());
     UniqueFd fd = STASIS_VALUE(OpenFile(dir + "/" + name, O_RDONLY));
     const size_t size = images::kPageSize + proc.pages_bytes;
     void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);

@@ -16,6 +16,7 @@
 #include "engine/proc/maps.h"
 #include "engine/restore/image_checks.h"
 #include "engine/restore/target.h"
+#include "engine/restore/vdso_redirect.h"
 
 namespace stasis::restore {
 namespace {
@@ -260,13 +261,20 @@ Status UnmapPuppetMemory(Target& t) {
 Status MoveVdso(Target& t) {
   const std::vector<Area> cur = STASIS_VALUE_CTX(CurrentVdsoAreas(t.pid()), t.who());
   const std::vector<Area> want = DumpedVdsoAreas(t.image().mm);
-  bool same_shape = cur.size() == want.size();
-  for (size_t i = 0; same_shape && i < cur.size(); ++i) {
-    same_shape = cur[i].kind == want[i].kind && cur[i].end - cur[i].start == want[i].end - want[i].start &&
-                 cur[i].start - cur[0].start == want[i].start - want[0].start;
+  // The puppet is a clone of the coordinator: its vDSO is this kernel's, as CheckVdso saw it.
+  const HostVdso host = STASIS_VALUE_CTX(ReadVdso(t.pid()), t.who());
+  const VdsoDecision decision =
+      STASIS_VALUE(DecideVdso(t.image().mm, images::ImageFileName("mm", t.pid()), host));
+  switch (decision.mode) {
+    case VdsoMode::kNothing: return Status::Ok();
+    case VdsoMode::kMove: break;
+    case VdsoMode::kRedirect: return RedirectVdso(t, host.areas, decision);
+    case VdsoMode::kDrop:
+      for (const Area& a : cur)
+        STASIS_TRY_CTX(t.main().Checked("munmap", SYS_munmap, a.start, a.end - a.start),
+                       t.who() + ": unmap " + img::VmaKind_Name(a.kind) + " (the process had no vDSO)");
+      return Status::Ok();
   }
-  if (!same_shape) return Unsupported(t.who() + ": vDSO layout of the image differs from this kernel's");
-  if (cur.empty() || cur[0].start == want[0].start) return Status::Ok();
 
   const uint64_t size = cur.back().end - cur.front().start;
   const uint64_t cur_base = cur.front().start;
@@ -306,7 +314,7 @@ Status MapVmas(const RestoreContext& ctx, Target& t) {
 Status WritePages(const RestoreContext& ctx, Target& t) {
   const ProcessImage& p = t.image();
   if (p.pagemap.empty()) return Status::Ok();
-  const std::string name = images::ImageFileName("pages", p.pid());
+  const std::string name = images::ImageFileName("pages", p.file_pid());
   UniqueFd fd = STASIS_VALUE(OpenFile(ctx.images_dir + "/" + name, O_RDONLY));
   const size_t size = kPage + p.pages_bytes;
   void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);

@@ -374,9 +374,10 @@ bool MapTrampoline(const ProcessPlan& p, PuppetReply* reply) {
 
 }  // namespace
 
-long CloneWithPid(pid_t pid, int exit_signal) {
+long CloneWithPid(pid_t pid, int exit_signal, uint64_t flags) {
   pid_t tid = pid;
   CloneArgs args;
+  args.flags = flags;
   args.exit_signal = static_cast<uint64_t>(exit_signal);
   args.set_tid = reinterpret_cast<uint64_t>(&tid);
   args.set_tid_size = 1;

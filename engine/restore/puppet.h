@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "engine/restore/image_set.h"
+#include "engine/restore/namespaces_restore.h"
 #include "engine/restore/plan.h"
 
 namespace stasis::restore {
@@ -43,10 +44,13 @@ struct PuppetContext {
   pid_t coordinator = 0;
   int coordinator_tty_fd = -1;   // the coordinator's terminal (--shell-job), -1 if none
   SharedFdTable* exchange = nullptr;   // MAP_SHARED, see above
+  const NamespacePlan* namespaces = nullptr;   // the root is cloned into new namespaces (ns.img)
 };
 
-// clone3() with set_tid = {pid}. Like fork(): 0 in the child, the pid in the parent, -errno.
-long CloneWithPid(pid_t pid, int exit_signal);
+// clone3() with set_tid = {pid} (the innermost pid namespace level) and extra clone flags
+// (CLONE_NEW* for the root of a namespaced tree). Like fork(): 0 in the child, the pid as the
+// parent sees it in the parent, -errno.
+long CloneWithPid(pid_t pid, int exit_signal, uint64_t flags = 0);
 
 // The puppet's life; never returns. `parent` is the pid the new process must have as parent.
 [[noreturn]] void PuppetMain(const PuppetContext& ctx, int index, int control_fd, pid_t parent);

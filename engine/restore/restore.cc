@@ -33,10 +33,15 @@
 #include "engine/inject/seized_task.h"
 #include "engine/restore/host_checks.h"
 #include "engine/restore/image_set.h"
+#include "engine/restore/locks_restore.h"
+#include "engine/restore/namespaces_restore.h"
 #include "engine/restore/plan.h"
 #include "engine/restore/puppet.h"
 #include "engine/restore/target.h"
+#include "engine/restore/tcp_finish.h"
+#include "engine/restore/timers_restore.h"
 #include "engine/restore/tree.h"
+#include "engine/restore/vdso_redirect.h"
 
 namespace stasis::restore {
 namespace {
@@ -101,6 +106,8 @@ Status RestoreProcess(const RestoreContext& ctx, Target& t) {
   STASIS_TRY(CreateThreads(t));
   STASIS_TRY(RestoreThreadState(t));
   STASIS_TRY(QueuePendingSignals(ctx, t));
+  STASIS_TRY(RestoreTimers(ctx, t));
+  STASIS_TRY(RestoreFileLocks(ctx, t));
   STASIS_TRY(RestoreRlimits(ctx, t));
   STASIS_TRY(RestoreCredsAndProcessState(ctx, t));
   STASIS_TRY(SetFinalThreadState(t));
@@ -133,17 +140,26 @@ Status WritePidfile(const std::string& path, pid_t pid) {
 Status RestoreAll(const RestoreOptions& options, Logger& log, int* exit_status, RestoreStats* stats,
                   Clock::time_point start) {
   // 1. Everything that can be checked is checked before the first process exists.
-  const ImageSet set = STASIS_VALUE(LoadImageSet(options.images_dir));
+  ImageSet loaded = STASIS_VALUE(LoadImageSet(options.images_dir));
+  // With a pid namespace this renumbers the set to the pids inside it (namespaces_restore.h).
+  const NamespacePlan namespaces = STASIS_VALUE(LoadNamespaces(options.images_dir, loaded, options.shell_job));
+  const ImageSet& set = loaded;
   const RestorePlan plan = STASIS_VALUE(BuildPlan(set, PlanOptions{options.shell_job}));
   for (const auto& [id, file] : set.files)
-    if (file.has_inet_sk() && file.inet_sk().state() == TCP_ESTABLISHED && !options.tcp_established)
+    if (file.has_inet_sk() && file.inet_sk().protocol() == IPPROTO_TCP &&
+        file.inet_sk().state() == TCP_ESTABLISHED && !options.tcp_established)
       return InvalidArg("files.img: file id " + std::to_string(id) +
                         " is an established TCP connection: restore with --tcp-established");
+  if (!set.file_locks.empty() && !options.file_locks)
+    return InvalidArg("file-locks.img: the tree held " + std::to_string(set.file_locks.size()) +
+                      " file locks: restore with --file-locks");
   STASIS_TRY(CheckCpuFeatures(set));
+  STASIS_TRY(CheckVdso(set));   // same vDSO, or one that can be redirected
   STASIS_TRY(CheckFilesExist(set, log));
   STASIS_TRY(VerifyPageChecksums(set, options.images_dir));
-  STASIS_TRY(CheckPidsFree(set));
+  if (!namespaces.pid()) STASIS_TRY(CheckPidsFree(set));   // a new pid namespace has every pid free
   PuppetContext puppet_ctx{&set, &plan, ::getpid(), options.shell_job ? TerminalFd() : -1};
+  if (namespaces.present) puppet_ctx.namespaces = &namespaces;
   if (options.shell_job && puppet_ctx.coordinator_tty_fd < 0) {
     for (const ProcessPlan& p : plan.processes)
       for (const FdStep& s : p.fds)
@@ -171,6 +187,9 @@ Status RestoreAll(const RestoreOptions& options, Logger& log, int* exit_status, 
   puppet_ctx.exchange = static_cast<SharedFdTable*>(table);
 
   // 2. The tree, with its pids. From here on any failure kills all of it (CreatedTree).
+  // Declared before the tree: on failure the tree dies first, then the peers are let through
+  // (to a reset: a lock left behind would blackhole a later connection on the same ports).
+  TcpLockRelease tcp_lock(set, log);
   CreatedTree tree(log);
   STASIS_TRY(CreateTree(puppet_ctx, tree, log));
 
@@ -185,8 +204,10 @@ Status RestoreAll(const RestoreOptions& options, Logger& log, int* exit_status, 
   // 4. Resume all together.
   targets.clear();
   const pid_t root = tree.puppets()[0].pid;
+  STASIS_TRY(FinishTcpConnections(set, plan, tree));   // out of repair mode, all together
   STASIS_TRY(ResumeTree(set, tree));
   tree.Release();
+  tcp_lock.Release();   // the restored sockets own their connections now
   if (stats != nullptr) stats->seconds = std::chrono::duration<double>(Clock::now() - start).count();
   log.Info("restored %zu processes, root pid %d", set.processes.size(), root);
   if (!options.pidfile.empty()) {

@@ -14,6 +14,7 @@ struct RestoreOptions {
   bool detached = false;         // -d/--restore-detached: return once the tree runs
   bool shell_job = false;        // -j/--shell-job: give the tree this terminal
   bool tcp_established = false;  // --tcp-established: established TCP connections may be in the tree
+  bool file_locks = false;       // --file-locks: the images may hold file locks (file-locks.img)
   std::string pidfile;           // --pidfile: the root's pid, written once it runs
 };
 

@@ -17,8 +17,10 @@ Status SetFinalThreadState(Target& t) {
   const img::TaskCore& core = t.image().core;
   for (int i = 0; i < core.threads_size(); ++i) {
     const img::ThreadCore& th = core.threads(i);
-    const pid_t tid = static_cast<pid_t>(th.tid());
-    const std::string who = t.who() + ": thread " + std::to_string(tid);
+    // As ptrace sees it: inside a restored pid namespace th.tid() is the inside id.
+    const pid_t tid = static_cast<size_t>(i) < t.puppet().threads.size() ? t.puppet().threads[static_cast<size_t>(i)]->tid()
+                                                                        : static_cast<pid_t>(th.tid());
+    const std::string who = t.who() + ": thread " + std::to_string(th.tid());
     STASIS_TRY_CTX(arch::SetRegs(tid, arch::RegsForResume(arch::RegsFromImage(th.regs()))), who);
     if (!th.xstate().empty()) STASIS_TRY_CTX(arch::SetXstate(tid, th.xstate()), who);
     uint64_t mask = th.blocked_mask();

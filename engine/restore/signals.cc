@@ -44,7 +44,7 @@ Status QueuePendingSignals(const RestoreContext& ctx, Target& t) {
       continue;
     }
     const uint64_t remote = STASIS_VALUE(t.Put(0, info.data(), info.size()));
-    STASIS_TRY_CTX(t.main().Checked("rt_sigqueueinfo", SYS_rt_sigqueueinfo, static_cast<uint64_t>(t.pid()),
+    STASIS_TRY_CTX(t.main().Checked("rt_sigqueueinfo", SYS_rt_sigqueueinfo, static_cast<uint64_t>(t.image().pid()),
                                     static_cast<uint64_t>(sig), remote),
                    t.who() + ": queue shared signal " + std::to_string(sig));
   }
@@ -58,7 +58,7 @@ Status QueuePendingSignals(const RestoreContext& ctx, Target& t) {
       }
       const uint64_t remote = STASIS_VALUE(t.Put(0, info.data(), info.size()));
       STASIS_TRY_CTX(t.injectors()[static_cast<size_t>(i)].Checked(
-                         "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, static_cast<uint64_t>(t.pid()),
+                         "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, static_cast<uint64_t>(t.image().pid()),
                          th.tid(), static_cast<uint64_t>(sig), remote),
                      t.who() + ": queue signal " + std::to_string(sig) + " for thread " + std::to_string(th.tid()));
     }

@@ -9,6 +9,7 @@
 #include "engine/inject/seized_task.h"
 #include "engine/restore/clone_args.h"
 #include "engine/restore/image_checks.h"
+#include "engine/restore/namespaces_restore.h"
 #include "engine/restore/target.h"
 
 namespace stasis::restore {
@@ -45,11 +46,13 @@ Status CreateThreads(Target& t) {
     if (*r == -EEXIST) return InvalidArg(who + ": tid " + std::to_string(tid) + " is in use");
     if (*r < 0) return SysError(who + ": clone3", static_cast<int>(-*r));
     if (*r != tid) return Internal(who + ": the kernel gave tid " + std::to_string(*r) + " instead");
+    // Inside a restored pid namespace, `tid` is the inside id; ptrace wants ours.
+    const pid_t traced = t.puppet().ns_pid != 0 ? STASIS_VALUE_CTX(HostTidOf(t.pid(), tid), who) : tid;
     // PTRACE_O_TRACECLONE attached it; it reports a stop before running any user code.
-    auto stop = inject::WaitForStop(tid);
+    auto stop = inject::WaitForStop(traced);
     if (!stop.ok()) return std::move(stop.error().Context(who));
-    t.puppet().threads.push_back(inject::SeizedThread::Adopt(tid));
-    t.injectors().push_back(STASIS_VALUE_CTX(inject::SyscallInjector::Create(tid, t.trampoline()), who));
+    t.puppet().threads.push_back(inject::SeizedThread::Adopt(traced));
+    t.injectors().push_back(STASIS_VALUE_CTX(inject::SyscallInjector::Create(traced, t.trampoline()), who));
   }
   return Status::Ok();
 }

@@ -1,5 +1,6 @@
 #include "engine/restore/tree.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "engine/restore/control.h"
+#include "engine/restore/namespaces_restore.h"
 
 namespace stasis::restore {
 namespace {
@@ -36,10 +38,13 @@ Status CreateRoot(const PuppetContext& ctx, Puppet& root) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return SysError("socketpair for the root puppet");
   const int exit_signal = img.entry.exit_signal() != 0 ? static_cast<int>(img.entry.exit_signal()) : SIGCHLD;
-  long pid = CloneWithPid(static_cast<pid_t>(img.pid()), exit_signal);
+  const uint64_t ns_flags = ctx.namespaces != nullptr ? ctx.namespaces->clone_flags() : 0;
+  const bool new_pid_ns = (ns_flags & CLONE_NEWPID) != 0;
+  long pid = CloneWithPid(static_cast<pid_t>(img.pid()), exit_signal, ns_flags);
   if (pid == 0) {
     ::close(sv[0]);
-    PuppetMain(ctx, 0, sv[1], ctx.coordinator);
+    // The init of a new pid namespace sees no parent: the coordinator is outside it.
+    PuppetMain(ctx, 0, sv[1], new_pid_ns ? 0 : ctx.coordinator);
   }
   ::close(sv[1]);
   if (pid < 0) {
@@ -48,6 +53,7 @@ Status CreateRoot(const PuppetContext& ctx, Puppet& root) {
     return SysError("clone3 with pid " + std::to_string(img.pid()), static_cast<int>(-pid));
   }
   root.pid = static_cast<pid_t>(pid);
+  root.ns_pid = new_pid_ns ? static_cast<pid_t>(img.pid()) : 0;
   root.control.reset(sv[0]);
   return Status::Ok();
 }
@@ -63,8 +69,14 @@ Status SpawnChild(const PuppetContext& ctx, CreatedTree& tree, size_t index) {
       return InvalidArg(Who(static_cast<pid_t>(img.pid())) + " is in use");
     return std::move(reply).error();
   }
-  child.pid = static_cast<pid_t>(reply->value);
   child.zombie = img.zombie();
+  if (parent.ns_pid != 0) {
+    // The parent puppet answers with the pid inside the namespace; the coordinator needs its own.
+    child.ns_pid = static_cast<pid_t>(reply->value);
+    child.pid = STASIS_VALUE_CTX(HostPidOfChild(parent.pid, child.ns_pid), Who(child.ns_pid) + " inside the pid namespace");
+  } else {
+    child.pid = static_cast<pid_t>(reply->value);
+  }
   if (!child.zombie) {
     if (!passed.valid()) return Internal(Who(child.pid) + ": no control socket came with the new puppet");
     child.control = std::move(passed);
@@ -82,13 +94,20 @@ Status CreateTree(const PuppetContext& ctx, CreatedTree& tree, Logger& log) {
     Puppet& puppet = tree.puppets()[i];
     if (i == 0) {
       STASIS_TRY(CreateRoot(ctx, puppet));
+      // Hostname, links and addresses are in place before any socket of the tree is made.
+      if (ctx.namespaces != nullptr) STASIS_TRY(ConfigureNamespaces(puppet.pid, *ctx.namespaces, log));
     } else {
       STASIS_TRY(SpawnChild(ctx, tree, i));
     }
-    if (puppet.pid != static_cast<pid_t>(img.pid()))
+    const pid_t got = puppet.ns_pid != 0 ? puppet.ns_pid : puppet.pid;
+    if (got != static_cast<pid_t>(img.pid()))
       return Internal(Who(static_cast<pid_t>(img.pid())) + ": the kernel gave pid " +
-                      std::to_string(puppet.pid) + " instead");
-    log.Debug("created %s%s", Who(puppet.pid).c_str(), puppet.zombie ? " (zombie)" : "");
+                      std::to_string(got) + " instead");
+    if (puppet.ns_pid != 0)
+      log.Debug("created %s (pid %d inside its namespace)%s", Who(puppet.pid).c_str(), puppet.ns_pid,
+                puppet.zombie ? " (zombie)" : "");
+    else
+      log.Debug("created %s%s", Who(puppet.pid).c_str(), puppet.zombie ? " (zombie)" : "");
     if (puppet.zombie) continue;
     auto reply = STASIS_VALUE(Ask(puppet, PuppetCommand::kSetup, -1));
     puppet.control_fd_inside = reply.control_fd;

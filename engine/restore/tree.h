@@ -17,7 +17,8 @@ namespace stasis::restore {
 
 // One created process as the coordinator sees it.
 struct Puppet {
-  pid_t pid = 0;
+  pid_t pid = 0;                // as the coordinator sees it (ptrace, /proc, kill)
+  pid_t ns_pid = 0;             // inside the restored pid namespace (ns.img), 0 without one
   bool zombie = false;
   UniqueFd control;             // the coordinator's end of the puppet's control socket
   int control_fd_inside = -1;   // the puppet's end, as numbered inside the puppet

@@ -1,6 +1,8 @@
 #include "zdtm/lib/self_proc.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -61,8 +63,46 @@ bool HasVmFlag(const MapEntry& m, const char* flag) {
   return false;
 }
 
+namespace {
+
+ino_t PidNsInode(const std::string& proc_dir) {
+  struct stat st {};
+  return stat((proc_dir + "/ns/pid").c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+long InnermostNsPid(const std::string& status) {
+  size_t at = status.find("\nNSpid:");
+  if (at == std::string::npos) return -1;
+  std::istringstream in(status.substr(at + 8, status.find('\n', at + 8) - at - 8));
+  long id = -1, v;
+  while (in >> v) id = v;
+  return id;
+}
+
+}  // namespace
+
+std::string ProcDirOf(pid_t id, const std::string& dir) {
+  const std::string direct = dir + "/" + std::to_string(id);
+  const ino_t ours = PidNsInode("/proc/self");
+  if (ours == PidNsInode("/proc/1")) return direct;   // /proc speaks our pids
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return direct;
+  std::string found = direct;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const std::string entry = dir + "/" + e->d_name;
+    auto status = ReadWholeFile(entry + "/status");
+    if (status && InnermostNsPid(*status) == id && PidNsInode(entry) == ours) {
+      found = entry;
+      break;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
 std::optional<std::string> StatField(pid_t pid, int field) {
-  auto stat = ReadWholeFile("/proc/" + std::to_string(pid) + "/stat");
+  auto stat = ReadWholeFile(ProcDirOf(pid) + "/stat");
   if (!stat) return std::nullopt;
   size_t close_paren = stat->rfind(')');
   if (close_paren == std::string::npos) return std::nullopt;
@@ -85,8 +125,9 @@ namespace zdtm {
 pid_t Gettid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
 bool WaitUntilInSyscall(pid_t tid, long nr, int timeout_ms) {
-  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/syscall";
-  const std::string state_path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+  const std::string task = ProcDirOf(tid, "/proc/self/task");
+  const std::string path = task + "/syscall";
+  const std::string state_path = task + "/stat";
   for (int waited = 0; waited < timeout_ms; waited += 2) {
     auto text = ReadWholeFile(path);
     auto stat = ReadWholeFile(state_path);

@@ -28,6 +28,12 @@ bool HasVmFlag(const MapEntry& m, const char* flag);
 // One field of /proc/<pid>/stat after the comm, 1-based as in proc(5) (3 = state, 4 = ppid).
 std::optional<std::string> StatField(pid_t pid, int field);
 
+// The /proc directory of a process (dir "/proc") or of a thread of this process (dir
+// "/proc/self/task") named by the id this process knows (getpid, gettid, fork). In the ns flavor
+// /proc is the host's and shows other numbers: the entry whose innermost NSpid is `id` (and
+// which is in our pid namespace) is looked up.
+std::string ProcDirOf(pid_t id, const std::string& dir = "/proc");
+
 }  // namespace zdtm
 
 namespace zdtm {

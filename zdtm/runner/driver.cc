@@ -9,7 +9,10 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "zdtm/runner/ns_flavor.h"
 #include "zdtm/runner/process.h"
 #include "zdtm/runner/snapshot.h"
 #include "zdtm/runner/workdir.h"
@@ -36,6 +39,29 @@ TestPaths PathsFor(const RunContext& ctx, const TestSpec& spec) {
   return p;
 }
 
+// Where --restore-from images were dumped, from their meta file.
+struct DumpOrigin {
+  KernelId kernel;
+  std::string boot_id;                // /proc/sys/kernel/random/boot_id of the dumping machine
+  std::vector<std::string> features;  // what `stasis check` found available there
+};
+
+std::string BootId() {
+  std::ifstream f("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(f, id);
+  return id;
+}
+
+bool InNs(const RunnerOptions& o) { return o.flavor == kFlavorNs; }
+
+// The outside view; in the ns flavor with the ids inside the test's pid namespace.
+bool CaptureView(const RunnerOptions& o, pid_t root, OutsideView* view, std::string* error) {
+  if (!CaptureOutsideView(root, view, error)) return false;
+  if (InNs(o)) ToNamespaceIds(view);
+  return true;
+}
+
 // The state a run carries from step to step; Fail() records the first failure only.
 class Run {
  public:
@@ -44,6 +70,8 @@ class Run {
   }
 
   TestResult Execute();
+  // Set once a --restore-from run has read its images' meta file.
+  const DumpOrigin* origin() const { return origin_known_ ? &origin_ : nullptr; }
 
  private:
   void Fail(const std::string& reason) {
@@ -57,12 +85,20 @@ class Run {
   bool Start();
   bool Dump(const std::string& images, int iter);
   bool Restore(const std::string& images, int iter);
-  bool CheckOutside(int iter, bool ignore_vdso);
+  bool CheckOutside(int iter, const CompareOptions& compare);
   void TerminateAndCheck();
   void CleanUp();
   bool SaveForCrossKernel();
   bool LoadFromCrossKernel();
-  bool ReleaseDiffers() const { return dumped_release_ != ctx_.kernel_release; }
+  // Images from another kernel or boot: what may legitimately differ in the outside view.
+  CompareOptions CrossKernelCompare() const {
+    CompareOptions c;
+    c.ignore_vdso = origin_.kernel.release != ctx_.kernel_release;
+    // Another boot cannot have the same files: the work dir travelled as a copy (new inodes,
+    // maybe another device). Migration promises the same path and contents, not the same inode.
+    c.files_copied = !origin_.boot_id.empty() && origin_.boot_id != BootId();
+    return c;
+  }
   int RunStasis(const std::vector<std::string>& args, const std::string& out, const std::string& log,
                 const char* verb, int iter);
 
@@ -75,7 +111,8 @@ class Run {
   pid_t pid_ = -1;
   bool running_ = false;  // pid_ is a live test we must SIGTERM
   OutsideView before_;
-  std::string dumped_release_;  // --restore-from: the kernel the images come from
+  DumpOrigin origin_;  // --restore-from: where the images come from
+  bool origin_known_ = false;
 };
 
 // --dump-to leaves DIR/<test>/{images,work,outside.txt,meta}; --restore-from picks them up,
@@ -83,9 +120,14 @@ class Run {
 bool Run::SaveForCrossKernel() {
   const std::string base = ctx_.options->dump_to + "/" + spec_.name;
   std::string error;
+  std::string features;
+  for (const auto& [name, available] : ctx_.features->available)
+    if (available) features += (features.empty() ? "" : " ") + name;
   if (!WriteFile(base + "/outside.txt", SerializeOutsideView(before_), &error) ||
       !WriteFile(base + "/meta", "pid " + std::to_string(pid_) + "\nwork " + paths_.work + "\nrelease " +
-                                     ctx_.kernel_release + "\n", &error)) {
+                                     ctx_.kernel_release + "\nkernel " + ctx_.options->kernel + "\nboot " +
+                                     (BootId().empty() ? "-" : BootId()) + "\nfeatures " +
+                                     (features.empty() ? "-" : features) + "\n", &error)) {
     Fail(error);
     return false;
   }
@@ -104,12 +146,19 @@ bool Run::LoadFromCrossKernel() {
   while (in >> key && std::getline(in >> std::ws, value)) {
     if (key == "pid") pid_ = static_cast<pid_t>(std::atol(value.c_str()));
     if (key == "work") work = value;
-    if (key == "release") dumped_release_ = value;
+    if (key == "release") origin_.kernel.release = value;
+    if (key == "kernel") origin_.kernel.name = value;
+    if (key == "boot" && value != "-") origin_.boot_id = value;
+    if (key == "features" && value != "-") {
+      std::istringstream words(value);
+      for (std::string w; words >> w;) origin_.features.push_back(w);
+    }
   }
   if (pid_ <= 0 || work.empty() || !ParseOutsideView(outside, &before_)) {
     Fail(base + "/meta or outside.txt is malformed");
     return false;
   }
+  origin_known_ = true;
   if (work != paths_.work) {
     Fail("images were dumped with work dir " + work + " but it is " + paths_.work +
          " here: make the dump directory available at the same absolute path");
@@ -126,6 +175,9 @@ bool Run::Start() {
   }
   SpawnSpec s;
   s.argv = {spec_.binary, "--pidfile=" + paths_.pidfile, "--outfile=" + paths_.outfile};
+  // ns: the dumped root is our init of the test's namespaces; its pid comes in a pidfile of its own.
+  const std::string root_pidfile = InNs(*ctx_.options) ? paths_.pidfile + ".init" : paths_.pidfile;
+  if (InNs(*ctx_.options)) s.argv = NsLaunchArgv(root_pidfile, s.argv);
   s.cwd = paths_.work;
   s.output_path = paths_.launch_log;
   // A fixed environment: tests compare /proc/self/environ, and runs must be reproducible.
@@ -146,7 +198,7 @@ bool Run::Start() {
     Fail("test set-up failed (" + DescribeStatus(status) + ")");
     return false;
   }
-  if (!ReadPidfile(paths_.pidfile, &pid_, &error)) {
+  if (!ReadPidfile(root_pidfile, &pid_, &error)) {
     Fail(error);
     return false;
   }
@@ -159,6 +211,8 @@ int Run::RunStasis(const std::vector<std::string>& args, const std::string& out,
   SpawnSpec s;
   s.argv = {ctx_.options->stasis};
   s.argv.insert(s.argv.end(), args.begin(), args.end());
+  if (std::string_view(verb) == "dump" || std::string_view(verb) == "restore")
+    s.argv.insert(s.argv.end(), spec_.stasis_opts.begin(), spec_.stasis_opts.end());
   s.cwd = paths_.work;
   s.output_path = out;
   if (ctx_.options->verbose) std::fprintf(stderr, "  %s %s (iteration %d)\n", spec_.name.c_str(), verb, iter);
@@ -209,26 +263,28 @@ bool Run::Restore(const std::string& images, int iter) {
     Fail("restore " + std::to_string(iter) + ": " + error);
     return false;
   }
-  if (restored != pid_) {
+  // ns: only the pids inside the namespace are restored; the outside view compares those.
+  if (restored != pid_ && !InNs(*ctx_.options)) {
     Fail("restore " + std::to_string(iter) + ": root restored as pid " + std::to_string(restored) +
          ", dumped as " + std::to_string(pid_));
     return false;
   }
+  pid_ = restored;
   running_ = true;
   return true;
 }
 
-bool Run::CheckOutside(int iter, bool ignore_vdso) {
+bool Run::CheckOutside(int iter, const CompareOptions& compare) {
   const std::string when = iter == 0 ? "while idle (no dump)" : "after restore " + std::to_string(iter);
   OutsideView after;
   std::string error;
-  if (!CaptureOutsideView(pid_, &after, &error)) {
+  if (!CaptureView(*ctx_.options, pid_, &after, &error)) {
     Fail(when + ": " + error);
     return false;
   }
   std::string ignored;
   WriteFile(paths_.work + "/outside-" + std::to_string(iter) + ".txt", SerializeOutsideView(after), &ignored);
-  std::vector<std::string> diffs = CompareOutsideViews(before_, after, {ignore_vdso});
+  std::vector<std::string> diffs = CompareOutsideViews(before_, after, compare);
   if (diffs.empty()) return true;
   // The one-line reason stays readable; the details below carry every difference in full.
   std::string first = diffs[0].size() > 300 ? diffs[0].substr(0, 300) + "..." : diffs[0];
@@ -275,26 +331,26 @@ TestResult Run::Execute() {
   const double start = NowSeconds();
   result_.name = spec_.name;
   if (!o.restore_from.empty()) {
-    if (LoadFromCrossKernel() && Restore(paths_.images, 1)) CheckOutside(1, ReleaseDiffers());
+    if (LoadFromCrossKernel() && Restore(paths_.images, 1)) CheckOutside(1, CrossKernelCompare());
   } else if (Start()) {
     std::string error;
-    if (!o.no_cr && !CaptureOutsideView(pid_, &before_, &error)) Fail("before dump: " + error);
+    if (!o.no_cr && !CaptureView(*ctx_.options, pid_, &before_, &error)) Fail("before dump: " + error);
     if (!o.no_cr) WriteFile(paths_.work + "/outside-before.txt", SerializeOutsideView(before_), &error);
     if (!o.dump_to.empty()) {
       if (!failed_ && Dump(paths_.images, 1)) SaveForCrossKernel();
     } else if (o.no_cr) {
       // Nothing happens to the test, so its outside view must not change either: this proves
       // the comparison done around a real dump has no noise of the test's own making.
-      if (!failed_ && CaptureOutsideView(pid_, &before_, &error) &&
+      if (!failed_ && CaptureView(*ctx_.options, pid_, &before_, &error) &&
           WriteFile(paths_.work + "/outside-before.txt", SerializeOutsideView(before_), &error)) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, nullptr);
-        CheckOutside(0, false);
+        CheckOutside(0, CompareOptions{});
       }
     } else {
       for (int i = 1; i <= o.iters && !failed_; ++i) {
         const std::string images = paths_.images + "-" + std::to_string(i);
-        if (Dump(images, i) && Restore(images, i)) CheckOutside(i, false);
+        if (Dump(images, i) && Restore(images, i)) CheckOutside(i, CompareOptions{});
       }
     }
   }
@@ -304,6 +360,31 @@ TestResult Run::Execute() {
   result_.outcome = failed_ ? Outcome::kFail : Outcome::kPass;
   if (!failed_ && !o.dump_to.empty()) result_.reason = "dumped to " + paths_.images;
   return result_;
+}
+
+// A restore of images that use a feature this machine lacks must be refused, clearly: that
+// refusal is the result under test. True when an expectation applied (r is then final).
+bool ApplyExpectedRefusal(const RunContext& ctx, const TestSpec& spec, const DumpOrigin& origin, TestResult* r) {
+  for (const ExpectedRefusal& e : spec.expected_refusals) {
+    const bool there = std::find(origin.features.begin(), origin.features.end(), e.feature) != origin.features.end();
+    auto here = ctx.features->available.find(e.feature);
+    // Only a probe that answered "no" counts as missing; an unprobed kernel proves nothing.
+    if (!there || !ctx.features->probed || here == ctx.features->available.end() || here->second) continue;
+    const std::string why = "dumped where " + e.feature + " is available, restored where it is not";
+    if (r->outcome == Outcome::kFail && r->reason.rfind("restore 1 failed", 0) == 0 &&
+        r->reason.find(e.message) != std::string::npos) {
+      r->outcome = Outcome::kPass;
+      r->details.clear();
+      r->reason = "refused as expected (" + why + "): " + r->reason;
+    } else if (r->outcome == Outcome::kPass) {
+      r->outcome = Outcome::kFail;
+      r->reason = "restore should have been refused (" + why + ", error with '" + e.message + "') but it succeeded";
+    } else {
+      r->reason += " [expected a refusal mentioning '" + e.message + "': " + why + "]";
+    }
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -328,9 +409,13 @@ TestResult RunTest(const RunContext& ctx, const TestSpec& spec) {
       return skipped;
     }
   }
-  TestResult r = Run(ctx, spec).Execute();
+  Run run(ctx, spec);
+  TestResult r = run.Execute();
+  const DumpOrigin* origin = run.origin();
+  if (origin && ApplyExpectedRefusal(ctx, spec, *origin, &r)) return r;
   // Known failures describe checkpoint/restore; --no-cr checks only the tests themselves.
-  const KnownFailure* k = o.no_cr ? nullptr : MatchKnownFailure(spec, o.kernel, ctx.kernel_release);
+  const KnownFailure* k =
+      o.no_cr ? nullptr : MatchKnownFailure(spec, {o.kernel, ctx.kernel_release}, origin ? &origin->kernel : nullptr);
   if (k) {
     if (r.outcome == Outcome::kFail) {
       r.outcome = Outcome::kKnownFail;

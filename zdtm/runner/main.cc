@@ -10,6 +10,7 @@
 #include "zdtm/runner/catalog.h"
 #include "zdtm/runner/driver.h"
 #include "zdtm/runner/features.h"
+#include "zdtm/runner/ns_flavor.h"
 #include "zdtm/runner/options.h"
 #include "zdtm/runner/process.h"
 #include "zdtm/runner/report.h"
@@ -91,16 +92,29 @@ int Main(int argc, char** argv) {
   ctx.is_root = geteuid() == 0;
 
   const char* mode = o.no_cr ? "no C/R" : !o.dump_to.empty() ? "dump only" : !o.restore_from.empty() ? "restore only" : "dump+restore";
-  std::printf("zdtm-run: %zu tests, flavor %s, %s, iters %d, kernel %s (%s)\n", tests.size(), o.flavor.c_str(),
+  std::string flavors;
+  for (const std::string& f : o.flavors) flavors += (flavors.empty() ? "" : "+") + f;
+  std::printf("zdtm-run: %zu tests, flavor %s, %s, iters %d, kernel %s (%s)\n", tests.size(), flavors.c_str(),
               mode, o.iters, o.kernel.c_str(), u.release);
   std::fflush(stdout);
   Report report(o.verbose);
-  for (const TestSpec& t : tests) {
-    if (Interrupted()) break;
-    report.Add(RunTest(ctx, t));
+  for (const std::string& flavor : o.flavors) {
+    // Each flavor is a pass over the tests with its own options; ns runs work in <work>/ns and
+    // report as ns/<test>.
+    RunnerOptions pass = o;
+    pass.flavor = flavor;
+    if (flavor != kFlavorHost) pass.work_dir = o.work_dir + "/" + flavor;
+    ctx.options = &pass;
+    for (const TestSpec& t : tests) {
+      if (Interrupted()) break;
+      TestResult r = RunTest(ctx, t);
+      if (flavor != kFlavorHost) r.name = flavor + "/" + r.name;
+      report.Add(std::move(r));
+    }
   }
+  ctx.options = &o;
   if (Interrupted()) std::printf("zdtm-run: interrupted; the remaining tests did not run\n");
-  if (!o.junit.empty() && !report.WriteJunit(o.junit, "zdtm." + o.flavor + "." + o.kernel, &error))
+  if (!o.junit.empty() && !report.WriteJunit(o.junit, "zdtm." + flavors + "." + o.kernel, &error))
     std::fprintf(stderr, "zdtm-run: %s\n", error.c_str());
   report.PrintSummary();
   return Interrupted() ? 130 : report.ExitCode();

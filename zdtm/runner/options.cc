@@ -8,14 +8,17 @@
 #include <cstdlib>
 #include <string>
 
+#include "zdtm/runner/ns_flavor.h"
+
 namespace zdtm::runner {
 namespace {
 
 constexpr const char kUsage[] =
     "usage: zdtm-run [--stasis PATH] [--tests-dir DIR] [--work-dir DIR] [--iters N]\n"
-    "                [--flavor h] [--junit FILE] [--shard i/n] [--list] [--no-cr]\n"
+    "                [--flavor h|ns|\"h ns\"] [--junit FILE] [--shard i/n] [--list] [--no-cr]\n"
     "                [--kernel NAME] [--dump-to DIR] [--restore-from DIR] [-v] [TEST...]\n"
     "  --shard i/n       run every n-th test starting at index i (0 <= i < n)\n"
+    "  --flavor LIST     h (host), ns (new pid/net/ipc/uts namespaces) or both, e.g. \"h ns\"\n"
     "  --no-cr           run the tests without dump/restore (checks the tests themselves)\n"
     "  --dump-to DIR     start and dump each test; DIR/<test>/ gets images, work dir, outside view\n"
     "  --restore-from DIR  restore each test dumped with --dump-to DIR (same absolute path), check\n"
@@ -111,8 +114,11 @@ std::optional<RunnerOptions> ParseOptions(int argc, char** argv, int* exit_code)
     }
   }
   for (int i = optind; i < argc; ++i) o.tests.push_back(argv[i]);
-  if (o.flavor != "h")
-    return Bad("flavor '" + o.flavor + "' is not supported yet (only h; ns comes with issue 3)", exit_code);
+  std::string flavor_error;
+  if (!ParseFlavorList(o.flavor, &o.flavors, &flavor_error)) return Bad(flavor_error, exit_code);
+  o.flavor = o.flavors.front();
+  if (o.flavors.size() > 1 && (!o.dump_to.empty() || !o.restore_from.empty()))
+    return Bad("--dump-to/--restore-from take one flavor at a time", exit_code);
   int modes = !o.dump_to.empty() + !o.restore_from.empty() + o.no_cr;
   if (modes > 1) return Bad("--no-cr, --dump-to and --restore-from exclude each other", exit_code);
   if (o.iters != 1 && (!o.dump_to.empty() || !o.restore_from.empty()))

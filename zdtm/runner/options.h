@@ -12,7 +12,8 @@ struct RunnerOptions {
   std::string tests_dir;   // executables + .desc files (default: <runner dir>/static)
   std::string work_dir;    // one fresh subdirectory per test (default: <runner dir>/work)
   int iters = 1;           // dump+restore cycles per test
-  std::string flavor = "h";
+  std::string flavor = "h";                    // the flavor being run (main sets it per pass)
+  std::vector<std::string> flavors{"h"};       // --flavor "h ns": every test runs in each
   std::string junit;       // JUnit XML output file, if asked
   int shard_index = 0;     // --shard i/n: run tests whose sorted index % n == i (0-based)
   int shard_count = 1;

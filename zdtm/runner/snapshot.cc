@@ -276,8 +276,24 @@ void WalkTree(pid_t pid, OutsideView* v, int depth) {
 
 bool IsVdsoEntry(const std::string& key, const std::string& value) {
   if (key.find(" auxv") != std::string::npos) return true;  // AT_SYSINFO_EHDR, AT_HWCAP*, ...
+  // [vsyscall] is the kernel's, not the process's: present or not per kernel config and the
+  // vsyscall= boot option (Debian's cloud kernels have none, this host has xonly).
   return key.find(" map ") != std::string::npos &&
-         (value.find("[vdso]") != std::string::npos || value.find("[vvar") != std::string::npos);
+         (value.find("[vdso]") != std::string::npos || value.find("[vvar") != std::string::npos ||
+          value.find("[vsyscall]") != std::string::npos);
+}
+
+// "map" entries are "start-end perms offset dev ino path [flags]": masks dev and ino of a file.
+std::string WithoutFileIdentity(const std::string& key, const std::string& value) {
+  if (key.find("map ") == std::string::npos) return value;
+  size_t at = 0;
+  for (int field = 0; field < 3 && at != std::string::npos; ++field) at = value.find(' ', at + 1);
+  if (at == std::string::npos) return value;
+  size_t ino_end = value.find(' ', value.find(' ', at + 1) + 1);
+  if (ino_end == std::string::npos) ino_end = value.size();
+  const std::string dev_ino = value.substr(at + 1, ino_end - at - 1);
+  if (dev_ino == "00:00 0") return value;  // anonymous memory has no identity to lose
+  return value.substr(0, at + 1) + "*:* *" + value.substr(ino_end);
 }
 
 }  // namespace
@@ -301,11 +317,14 @@ std::vector<std::string> CompareOutsideViews(const OutsideView& before, const Ou
                                              const CompareOptions& options) {
   std::vector<std::string> diffs;
   auto skip = [&](const std::string& k, const std::string& v) { return options.ignore_vdso && IsVdsoEntry(k, v); };
+  auto same = [&](const std::string& k, const std::string& a, const std::string& b) {
+    return a == b || (options.files_copied && WithoutFileIdentity(k, a) == WithoutFileIdentity(k, b));
+  };
   for (const auto& [k, v] : before.entries) {
     if (skip(k, v)) continue;
     auto it = after.entries.find(k);
     if (it == after.entries.end()) diffs.push_back(k + ": gone (was '" + v + "')");
-    else if (it->second != v) diffs.push_back(k + ": before '" + v + "' after '" + it->second + "'");
+    else if (!same(k, v, it->second)) diffs.push_back(k + ": before '" + v + "' after '" + it->second + "'");
   }
   for (const auto& [k, v] : after.entries) {
     if (skip(k, v)) continue;

@@ -26,6 +26,9 @@ bool CaptureOutsideView(pid_t root, OutsideView* view, std::string* error);
 struct CompareOptions {
   // Across kernels the vDSO/vvar areas legitimately differ (size, [vvar_vclock] split).
   bool ignore_vdso = false;
+  // Restored on another boot or machine, the files are copies: file mappings are compared by
+  // path, offset and flags, not by device and inode number.
+  bool files_copied = false;
 };
 
 // Human-readable differences, one per entry ("1234 map 7f..: before '...' after '...'").

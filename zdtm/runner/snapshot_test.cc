@@ -39,7 +39,29 @@ TEST(OutsideView, CompareReportsChangedGoneAndNew) {
   EXPECT_EQ(d[1], "1 map 1000: before '1000-2000 rw-p' after '1000-2000 r--p'");
   EXPECT_EQ(d[3], "1 fd 3: new ('/y')");
   EXPECT_EQ(CompareOutsideViews(a, b, {true}).size(), 3u);  // the vDSO line is ignored across kernels
+  a.entries["1 map ffffffffff600000"] = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall] [ex]";
+  EXPECT_EQ(CompareOutsideViews(a, b, {}).size(), 5u);
+  EXPECT_EQ(CompareOutsideViews(a, b, {true}).size(), 3u);  // so is a [vsyscall] page one kernel lacks
   EXPECT_TRUE(CompareOutsideViews(a, a, {}).empty());
+}
+
+TEST(OutsideView, CopiedFilesAreComparedByPathNotInode) {
+  OutsideView a, b;
+  a.entries = {{"1 map 1000", "1000-2000 r--p 00000000 00:02 579 /w/data.bin [rd mr mw me]"},
+               {"1 map 3000", "3000-4000 rw-p 00000000 00:00 0  [rd wr mr mw me ac]"}};
+  b.entries = {{"1 map 1000", "1000-2000 r--p 00000000 00:02 1536 /w/data.bin [rd mr mw me]"},
+               {"1 map 3000", "3000-4000 rw-p 00000000 00:00 0  [rd wr mr mw me ac]"}};
+  CompareOptions copied;
+  copied.files_copied = true;
+  EXPECT_EQ(CompareOutsideViews(a, b, {}).size(), 1u);  // same boot: a new inode is another file
+  EXPECT_TRUE(CompareOutsideViews(a, b, copied).empty());
+  // Still compared: the path, the offset, and anonymous memory turning into a file.
+  b.entries["1 map 1000"] = "1000-2000 r--p 00000000 00:02 1536 /w/other.bin [rd mr mw me]";
+  b.entries["1 map 3000"] = "3000-4000 rw-p 00000000 00:02 77 /w/data.bin [rd wr mr mw me ac]";
+  EXPECT_EQ(CompareOutsideViews(a, b, copied).size(), 2u);
+  b.entries = a.entries;
+  b.entries["1 map 1000"] = "1000-2000 r--p 00001000 00:02 1536 /w/data.bin [rd mr mw me]";
+  EXPECT_EQ(CompareOutsideViews(a, b, copied).size(), 1u);
 }
 
 TEST(OutsideView, SerializeRoundTrips) {

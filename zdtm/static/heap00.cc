@@ -24,8 +24,9 @@ int main(int argc, char** argv) {
   void* grown = sbrk(64 * 1024);
   if (grown == reinterpret_cast<void*>(-1)) t.Fail("sbrk");
   zdtm::FillPattern(grown, 64 * 1024, 31337);
-  const long kernel_brk = syscall(SYS_brk, 0);
   const auto start_brk = zdtm::StatField(getpid(), 47);
+  // Read last: anything that allocates after this (StatField does) may move the brk.
+  const long kernel_brk = syscall(SYS_brk, 0);
 
   t.Ready();
   t.WaitForTerm();

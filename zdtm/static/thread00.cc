@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     if (first[i] < at_ready[i]) t.Fail("thread %d counter went back from %ld to %ld", i, at_ready[i], first[i]);
     if (now <= first[i]) t.Fail("thread %d stopped counting (%ld)", i, now);
     if (c.tid_changed) t.Fail("thread %d saw its tid change", i);
-    auto comm = zdtm::ReadWholeFile("/proc/self/task/" + std::to_string(c.tid) + "/comm");
+    auto comm = zdtm::ReadWholeFile(zdtm::ProcDirOf(c.tid, "/proc/self/task") + "/comm");
     if (!comm || *comm != std::string(c.name) + "\n") t.Fail("thread %d (tid %d) has name '%s', want %s", i, c.tid, comm ? comm->c_str() : "?", c.name);
   }
   g_stop = true;

@@ -1,0 +1,231 @@
+#include "engine/dump/namespaces_collector.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <string>
+
+#include "engine/common/fd.h"
+#include "engine/dump/freezer.h"
+#include "engine/dump/proc_files.h"
+#include "engine/net/netns_links.h"
+#include "engine/proc/ns_ids.h"
+#include "engine/proc/text.h"
+
+namespace stasis::dump {
+namespace {
+
+struct NsKind {
+  const char* name;   // entry of /proc/PID/ns
+  int clone_flag;
+  bool supported;
+};
+
+constexpr std::array kKinds = {
+    NsKind{"pid", CLONE_NEWPID, true},     NsKind{"net", CLONE_NEWNET, true},
+    NsKind{"ipc", CLONE_NEWIPC, true},     NsKind{"uts", CLONE_NEWUTS, true},
+    NsKind{"mnt", CLONE_NEWNS, false},     NsKind{"user", CLONE_NEWUSER, false},
+    NsKind{"cgroup", CLONE_NEWCGROUP, false}, NsKind{"time", CLONE_NEWTIME, false},
+};
+
+// The namespace's inode, or 0 when the kernel has no such namespace type.
+Result<uint64_t> NsInode(const std::string& proc_dir, const char* name) {
+  struct stat st;
+  const std::string path = proc_dir + "/ns/" + name;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return uint64_t{0};
+    return SysError("stat " + path);
+  }
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+Result<NsPids> ReadNsPids(pid_t pid, const std::vector<pid_t>& tids) {
+  NsPids out;
+  const std::string status = STASIS_VALUE(ReadProc(pid, "status"));
+  auto last = [&](const char* key) -> Result<uint32_t> {
+    std::vector<uint32_t> ids = proc::ParseNsIdLine(status, key);
+    if (ids.empty()) return Unsupported(ProcPath(pid, "status") + " has no " + key + " line (kernel too old)");
+    return ids.back();
+  };
+  out.pid = STASIS_VALUE(last("NSpid"));
+  out.pgid = STASIS_VALUE(last("NSpgid"));
+  out.sid = STASIS_VALUE(last("NSsid"));
+  for (pid_t tid : tids) {
+    const std::string entry = "task/" + std::to_string(tid) + "/status";
+    std::vector<uint32_t> ids = proc::ParseNsIdLine(STASIS_VALUE(ReadProc(pid, entry)), "NSpid");
+    if (ids.empty()) return Unsupported(ProcPath(pid, entry) + " has no NSpid line");
+    out.tids.push_back(ids.back());
+  }
+  return out;
+}
+
+size_t CountSysvObjects(const char* path) {
+  auto text = ReadFileToString(path, 16u << 20);
+  if (!text.ok()) return 0;
+  size_t lines = 0;
+  std::string_view rest = *text, line;
+  while (proc::NextLine(rest, &line))
+    if (!proc::TrimBlanks(line).empty()) ++lines;
+  return lines > 0 ? lines - 1 : 0;   // the header line
+}
+
+// In a forked child that has entered the tree's namespaces: what they hold.
+Result<img::Namespaces> CollectInside(img::Namespaces image) {
+  if (image.uts()) {
+    utsname u{};
+    if (::uname(&u) != 0) return SysError("uname in the uts namespace");
+    image.set_hostname(u.nodename);
+    image.set_domainname(u.domainname);
+  }
+  if (image.net()) {
+    for (img::NetLink& l : STASIS_VALUE(net::ReadNetLinks())) {
+      if (l.name() != "lo")
+        return Unsupported("the net namespace has link " + l.name() + (l.kind().empty() ? "" : " (" + l.kind() + ")") +
+                           ": only the loopback link can be dumped so far");
+      *image.add_links() = std::move(l);
+    }
+  }
+  if (image.ipc()) {
+    // TODO(ns): call DumpIpcNamespace once the ipc module provides it (engine/dump/ipc_*).
+    const size_t shm = CountSysvObjects("/proc/sysvipc/shm");
+    const size_t sem = CountSysvObjects("/proc/sysvipc/sem");
+    const size_t msg = CountSysvObjects("/proc/sysvipc/msg");
+    if (shm + sem + msg != 0)
+      return Unsupported("the ipc namespace holds SysV objects (" + std::to_string(shm) + " shm, " + std::to_string(sem) +
+                         " sem, " + std::to_string(msg) + " msg): not supported yet");
+  }
+  return image;
+}
+
+// Enters the root's net/uts/ipc namespaces in a child (setns changes only the caller, and
+// the dumper must stay where it is) and brings back what CollectInside found.
+Status CollectFromChild(pid_t root, img::Namespaces* image) {
+  std::vector<UniqueFd> ns_fds;
+  for (const char* name : {"net", "uts", "ipc"}) {
+    const bool want = (std::string(name) == "net" && image->net()) || (std::string(name) == "uts" && image->uts()) ||
+                      (std::string(name) == "ipc" && image->ipc());
+    if (want) ns_fds.push_back(STASIS_VALUE(OpenFile(ProcPath(root, std::string("ns/") + name), O_RDONLY | O_CLOEXEC)));
+  }
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return SysError("pipe for the namespace helper");
+  UniqueFd reader(fds[0]), writer(fds[1]);
+  const pid_t child = ::fork();
+  if (child < 0) return SysError("fork the namespace helper");
+  if (child == 0) {
+    reader.reset();
+    std::string out;
+    Status entered = Status::Ok();
+    for (const UniqueFd& fd : ns_fds)
+      if (::setns(fd.get(), 0) != 0) entered = SysError("setns into the tree's namespaces");
+    if (entered.ok()) {
+      auto r = CollectInside(*image);
+      if (r.ok()) out = "O" + r->SerializeAsString();
+      else out = "E" + r.error().message();
+    } else {
+      out = "E" + entered.error().message();
+    }
+    (void)WriteAll(writer.get(), out.data(), out.size(), "namespace helper pipe");
+    ::_exit(0);
+  }
+  writer.reset();
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(reader.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (got.empty()) return Internal("the namespace helper died (" + std::to_string(status) + ")");
+  if (got[0] == 'E') return Unsupported(got.substr(1));
+  if (!image->ParseFromString(got.substr(1))) return Internal("the namespace helper sent a malformed reply");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CollectNamespaces(const FrozenTree& tree, Logger& log, NamespaceDump* out) {
+  const pid_t root = tree.root();
+  const std::string root_dir = "/proc/" + std::to_string(root);
+  img::Namespaces& image = out->image;
+  std::array<uint64_t, kKinds.size()> root_ns{};
+  for (size_t k = 0; k < kKinds.size(); ++k) {
+    const NsKind& kind = kKinds[k];
+    const uint64_t ours = STASIS_VALUE(NsInode("/proc/self", kind.name));
+    root_ns[k] = STASIS_VALUE(NsInode(root_dir, kind.name));
+    if (ours == root_ns[k]) continue;
+    if (!kind.supported)
+      return Unsupported("pid " + std::to_string(root) + " lives in its own " + kind.name +
+                         " namespace: dumping " + kind.name + " namespaces is not supported yet");
+    out->any = true;
+    if (kind.clone_flag == CLONE_NEWPID) image.set_pid(true);
+    if (kind.clone_flag == CLONE_NEWNET) image.set_net(true);
+    if (kind.clone_flag == CLONE_NEWIPC) image.set_ipc(true);
+    if (kind.clone_flag == CLONE_NEWUTS) image.set_uts(true);
+  }
+  // Every process must live where the root lives: one set of namespaces is restored.
+  for (const FrozenProcess& p : tree.processes()) {
+    if (p.zombie || p.pid == root) continue;
+    const std::string dir = "/proc/" + std::to_string(p.pid);
+    for (size_t k = 0; k < kKinds.size(); ++k) {
+      const uint64_t ino = STASIS_VALUE(NsInode(dir, kKinds[k].name));
+      if (ino != root_ns[k])
+        return Unsupported("pid " + std::to_string(p.pid) + " is in another " + kKinds[k].name +
+                           " namespace than the root pid " + std::to_string(root) + ": not supported yet");
+    }
+  }
+  if (!out->any) return Status::Ok();
+
+  if (image.pid()) {
+    for (const FrozenProcess& p : tree.processes()) {
+      std::vector<pid_t> tids;
+      for (const auto& t : p.threads) tids.push_back(t->tid());
+      NsPids ids = STASIS_VALUE(ReadNsPids(p.pid, tids));
+      if (p.pid == root && ids.pid != 1)
+        return Unsupported("pid " + std::to_string(root) + " is pid " + std::to_string(ids.pid) +
+                           " in its pid namespace: only a tree rooted at the namespace's init (pid 1) can be dumped");
+      out->pids[p.pid] = std::move(ids);
+    }
+  }
+  if (image.net() || image.uts() || image.ipc()) STASIS_TRY(CollectFromChild(root, &image));
+  log.Debug("namespaces of pid %d:%s%s%s%s", root, image.pid() ? " pid" : "", image.net() ? " net" : "",
+            image.ipc() ? " ipc" : "", image.uts() ? " uts" : "");
+  return Status::Ok();
+}
+
+NetNsGuard::~NetNsGuard() {
+  // Failing to go back would leave the dumper in the tree's namespace: nothing sane follows.
+  if (back_.valid() && ::setns(back_.get(), CLONE_NEWNET) != 0) std::abort();
+}
+
+Result<NetNsGuard> EnterTreeNetNs(const NamespaceDump& ns, pid_t root) {
+  if (!ns.image.net()) return NetNsGuard();
+  UniqueFd back = STASIS_VALUE(OpenFile("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  UniqueFd tree = STASIS_VALUE(OpenFile(ProcPath(root, "ns/net"), O_RDONLY | O_CLOEXEC));
+  if (::setns(tree.get(), CLONE_NEWNET) != 0) return SysError("enter the net namespace of pid " + std::to_string(root));
+  return NetNsGuard(std::move(back));
+}
+
+Status AddNsPids(const NamespaceDump& ns, std::vector<img::ProcessEntry>* pstree) {
+  if (!ns.image.pid()) return Status::Ok();
+  for (img::ProcessEntry& e : *pstree) {
+    auto it = ns.pids.find(static_cast<pid_t>(e.pid()));
+    if (it == ns.pids.end()) return Internal("pid " + std::to_string(e.pid()) + " has no ids in its pid namespace");
+    e.set_ns_pid(it->second.pid);
+    e.set_ns_pgid(it->second.pgid);
+    e.set_ns_sid(it->second.sid);
+    for (uint32_t tid : it->second.tids) e.add_ns_threads(tid);
+  }
+  return Status::Ok();
+}
+
+}  // namespace stasis::dump

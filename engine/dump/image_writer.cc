@@ -59,6 +59,8 @@ Status WriteTreeImages(DumpContext& ctx, const FrozenTree& tree) {
   for (const FrozenProcess& p : tree.processes()) pstree.push_back(PstreeEntry(p));
   STASIS_TRY(AddNsPids(ctx.namespaces, &pstree));
   if (ctx.namespaces.any) STASIS_TRY(Write<img::Namespaces>(ctx, "ns.img", ImageKind::kNamespaces, {&ctx.namespaces.image}));
+  if (ctx.namespaces.any && ctx.namespaces.image.ipc())
+    STASIS_TRY(Write<img::IpcNamespace>(ctx, "ipc-ns.img", ImageKind::kIpcNamespace, {&ctx.namespaces.sysv}));
   STASIS_TRY(Write(ctx, "pstree.img", ImageKind::kPstree, Pointers(pstree)));
   STASIS_TRY(Write(ctx, "files.img", ImageKind::kFiles, Pointers(ctx.files)));
   if (!ctx.file_locks.empty())

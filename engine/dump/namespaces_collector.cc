@@ -9,10 +9,12 @@
 
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "engine/common/fd.h"
 #include "engine/dump/freezer.h"
+#include "engine/dump/ipc_namespace.h"
 #include "engine/dump/proc_files.h"
 #include "engine/net/netns_links.h"
 #include "engine/proc/ns_ids.h"
@@ -65,16 +67,6 @@ Result<NsPids> ReadNsPids(pid_t pid, const std::vector<pid_t>& tids) {
   return out;
 }
 
-size_t CountSysvObjects(const char* path) {
-  auto text = ReadFileToString(path, 16u << 20);
-  if (!text.ok()) return 0;
-  size_t lines = 0;
-  std::string_view rest = *text, line;
-  while (proc::NextLine(rest, &line))
-    if (!proc::TrimBlanks(line).empty()) ++lines;
-  return lines > 0 ? lines - 1 : 0;   // the header line
-}
-
 // In a forked child that has entered the tree's namespaces: what they hold.
 Result<img::Namespaces> CollectInside(img::Namespaces image) {
   if (image.uts()) {
@@ -91,21 +83,12 @@ Result<img::Namespaces> CollectInside(img::Namespaces image) {
       *image.add_links() = std::move(l);
     }
   }
-  if (image.ipc()) {
-    // TODO(ns): call DumpIpcNamespace once the ipc module provides it (engine/dump/ipc_*).
-    const size_t shm = CountSysvObjects("/proc/sysvipc/shm");
-    const size_t sem = CountSysvObjects("/proc/sysvipc/sem");
-    const size_t msg = CountSysvObjects("/proc/sysvipc/msg");
-    if (shm + sem + msg != 0)
-      return Unsupported("the ipc namespace holds SysV objects (" + std::to_string(shm) + " shm, " + std::to_string(sem) +
-                         " sem, " + std::to_string(msg) + " msg): not supported yet");
-  }
   return image;
 }
 
 // Enters the root's net/uts/ipc namespaces in a child (setns changes only the caller, and
 // the dumper must stay where it is) and brings back what CollectInside found.
-Status CollectFromChild(pid_t root, img::Namespaces* image) {
+Status CollectFromChild(pid_t root, img::Namespaces* image, img::IpcNamespace* sysv) {
   std::vector<UniqueFd> ns_fds;
   for (const char* name : {"net", "uts", "ipc"}) {
     const bool want = (std::string(name) == "net" && image->net()) || (std::string(name) == "uts" && image->uts()) ||
@@ -124,9 +107,19 @@ Status CollectFromChild(pid_t root, img::Namespaces* image) {
     for (const UniqueFd& fd : ns_fds)
       if (::setns(fd.get(), 0) != 0) entered = SysError("setns into the tree's namespaces");
     if (entered.ok()) {
+      // Reply: 'O', the length of the Namespaces message (8 bytes), it, then the IpcNamespace.
       auto r = CollectInside(*image);
-      if (r.ok()) out = "O" + r->SerializeAsString();
-      else out = "E" + r.error().message();
+      Result<img::IpcNamespace> sysv = img::IpcNamespace();
+      if (r.ok() && image->ipc()) sysv = DumpIpcNamespace();
+      if (!r.ok()) {
+        out = "E" + r.error().message();
+      } else if (!sysv.ok()) {
+        out = "E" + sysv.error().message();
+      } else {
+        const std::string ns = r->SerializeAsString();
+        const uint64_t len = ns.size();
+        out = "O" + std::string(reinterpret_cast<const char*>(&len), sizeof len) + ns + sysv->SerializeAsString();
+      }
     } else {
       out = "E" + entered.error().message();
     }
@@ -147,7 +140,13 @@ Status CollectFromChild(pid_t root, img::Namespaces* image) {
   }
   if (got.empty()) return Internal("the namespace helper died (" + std::to_string(status) + ")");
   if (got[0] == 'E') return Unsupported(got.substr(1));
-  if (!image->ParseFromString(got.substr(1))) return Internal("the namespace helper sent a malformed reply");
+  uint64_t len = 0;
+  if (got.size() < 1 + sizeof len) return Internal("the namespace helper sent a short reply");
+  std::memcpy(&len, got.data() + 1, sizeof len);
+  const size_t at = 1 + sizeof len;
+  if (len > got.size() - at || !image->ParseFromArray(got.data() + at, static_cast<int>(len)) ||
+      !sysv->ParseFromArray(got.data() + at + len, static_cast<int>(got.size() - at - len)))
+    return Internal("the namespace helper sent a malformed reply");
   return Status::Ok();
 }
 
@@ -196,7 +195,7 @@ Status CollectNamespaces(const FrozenTree& tree, Logger& log, NamespaceDump* out
       out->pids[p.pid] = std::move(ids);
     }
   }
-  if (image.net() || image.uts() || image.ipc()) STASIS_TRY(CollectFromChild(root, &image));
+  if (image.net() || image.uts() || image.ipc()) STASIS_TRY(CollectFromChild(root, &image, &out->sysv));
   log.Debug("namespaces of pid %d:%s%s%s%s", root, image.pid() ? " pid" : "", image.net() ? " net" : "",
             image.ipc() ? " ipc" : "", image.uts() ? " uts" : "");
   return Status::Ok();

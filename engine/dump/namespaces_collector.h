@@ -13,6 +13,7 @@
 #include "engine/common/error.h"
 #include "engine/common/fd.h"
 #include "engine/common/log.h"
+#include "engine/images/ipc.pb.h"
 #include "engine/images/ns.pb.h"
 #include "engine/images/pstree.pb.h"
 
@@ -32,6 +33,7 @@ struct NamespaceDump {
   bool any = false;              // some namespace differs from ours: ns.img is written
   img::Namespaces image;
   std::map<pid_t, NsPids> pids;  // host pid -> ids inside (only with image.pid())
+  img::IpcNamespace sysv;        // the SysV objects of the tree's ipc namespace (image.ipc())
 };
 
 // Runs right after the tree is frozen, before anything else is collected.

@@ -11,6 +11,16 @@
 namespace stasis::net {
 namespace {
 
+// True when the socket has a local port (bound, or connected and so autobound).
+bool IsBound(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+  if (ss.ss_family == AF_INET6) return reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port != 0;
+  if (ss.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in*>(&ss)->sin_port != 0;
+  return false;
+}
+
 std::string OptName(int level, int name) {
   return "sockopt " + std::to_string(level) + "/" + std::to_string(name);
 }
@@ -125,9 +135,12 @@ Status ApplySocketOptions(int fd, const img::SocketOptions& o, int family, int p
     if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0) return SysError("set SO_LINGER");
   }
   if (family == AF_INET6) {
-    // Only changeable before bind; skip it when it already has the dumped value.
+    // Only changeable before bind; skip it when it already has the dumped value. Once bound
+    // (the options are put back after a repaired connection's bind) it is left alone: binding
+    // to a specific IPv6 address sets it, and it only ever decides what a bind may take.
     const bool now = STASIS_VALUE(GetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY)) != 0;
-    if (now != o.ipv6_v6only()) STASIS_TRY(SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, o.ipv6_v6only() ? 1 : 0));
+    if (now != o.ipv6_v6only() && !IsBound(fd))
+      STASIS_TRY(SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, o.ipv6_v6only() ? 1 : 0));
   }
   if (family == AF_INET && o.ip_tos() != 0) STASIS_TRY(SetInt(fd, IPPROTO_IP, IP_TOS, static_cast<int>(o.ip_tos())));
   if (family == AF_INET && o.ip_freebind()) STASIS_TRY(SetInt(fd, IPPROTO_IP, IP_FREEBIND, 1));

@@ -15,11 +15,13 @@
 #include "engine/net/netns_links.h"
 #include "engine/proc/ns_ids.h"
 #include "engine/proc/text.h"
+#include "engine/restore/ipc_namespace.h"
 
 namespace stasis::restore {
 namespace {
 
 constexpr char kNsImage[] = "ns.img";
+constexpr char kIpcImage[] = "ipc-ns.img";
 constexpr size_t kMaxLinks = 4096;
 constexpr size_t kMaxAddressesPerLink = 4096;
 
@@ -94,6 +96,13 @@ Status RenumberPids(ImageSet& set) {
       timer.set_notify_tid(it->second);
     }
   }
+  // Each lock is taken again by the process that held it, now known by its id inside.
+  for (img::FileLock& l : set.file_locks) {
+    auto it = inside.find(l.pid());
+    if (it == inside.end())
+      return Corrupt("file-locks.img: a lock held by pid " + std::to_string(l.pid()) + ", which is not in pstree.img");
+    l.set_pid(it->second);
+  }
   set.index_by_pid.clear();
   for (size_t i = 0; i < set.processes.size(); ++i)
     set.index_by_pid.emplace(set.processes[i].pid(), static_cast<int>(i));
@@ -141,6 +150,13 @@ Result<NamespacePlan> LoadNamespaces(const std::string& images_dir, ImageSet& se
                                 : Result<NamespacePlan>(Corrupt("pstree.img: ids inside a pid namespace, but no ns.img"));
   plan.image = STASIS_VALUE(images::ReadMessage<img::Namespaces>(images_dir, kNsImage, images::ImageKind::kNamespaces));
   STASIS_TRY(ApplyNamespacesToSet(plan.image, set));
+  bool has_sysv = false;
+  for (const std::string& name : set.inventory.images()) has_sysv |= name == kIpcImage;
+  if (has_sysv && !plan.image.ipc()) return Corrupt(std::string(kIpcImage) + ": SysV objects without an ipc namespace in ns.img");
+  if (has_sysv) {
+    plan.sysv = STASIS_VALUE(images::ReadMessage<img::IpcNamespace>(images_dir, kIpcImage, images::ImageKind::kIpcNamespace));
+    STASIS_TRY(CheckIpcNamespace(plan.sysv, kIpcImage));
+  }
   // A puppet inside the new pid namespace cannot name the coordinator to take its terminal.
   if (plan.pid() && shell_job) return Unsupported("--shell-job with a pid namespace is not supported yet");
   return plan;
@@ -171,6 +187,7 @@ Status ConfigureNamespaces(pid_t root, const NamespacePlan& ns, Logger& log) {
     if (s.ok() && image.uts() && ::setdomainname(image.domainname().data(), image.domainname().size()) != 0)
       s = SysError("setdomainname");
     if (s.ok() && image.net()) s = net::ApplyNetLinks(image.links());
+    if (s.ok() && image.ipc()) s = RestoreIpcNamespace(ns.sysv);
     const std::string out = s.ok() ? std::string("O") : "E" + s.error().message();
     (void)WriteAll(writer.get(), out.data(), out.size(), "namespace helper pipe");
     ::_exit(0);

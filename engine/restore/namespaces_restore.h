@@ -15,6 +15,7 @@
 
 #include "engine/common/error.h"
 #include "engine/common/log.h"
+#include "engine/images/ipc.pb.h"
 #include "engine/images/ns.pb.h"
 #include "engine/restore/image_set.h"
 
@@ -23,6 +24,7 @@ namespace stasis::restore {
 struct NamespacePlan {
   bool present = false;     // ns.img was in the set
   img::Namespaces image;
+  img::IpcNamespace sysv;   // ipc-ns.img: the SysV objects to recreate (with image.ipc())
   bool pid() const { return present && image.pid(); }
   // CLONE_NEW* flags the root puppet is created with.
   uint64_t clone_flags() const;

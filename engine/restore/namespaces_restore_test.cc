@@ -105,6 +105,22 @@ TEST(NamespacesRestore, RefusesBadIds) {
   }
 }
 
+TEST(NamespacesRestore, LocksFollowTheirHolderInside) {
+  ImageSet set = NamespacedSet();
+  img::FileLock lock;
+  lock.set_pid(600);
+  set.file_locks.push_back(lock);
+  ASSERT_TRUE(ApplyNamespacesToSet(PidNs(), set).ok());
+  EXPECT_EQ(set.file_locks[0].pid(), 3u) << "taken again by the holder, known by its id inside";
+
+  ImageSet stray = NamespacedSet();
+  lock.set_pid(999);
+  stray.file_locks.push_back(lock);
+  auto r = ApplyNamespacesToSet(PidNs(), stray);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("file-locks.img"), std::string::npos) << r.error().message();
+}
+
 TEST(NamespacesRestore, ImageRoundTrips) {
   img::Namespaces ns = PidNs();
   ns.set_net(true);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -95,11 +96,16 @@ void ToNamespaceIds(OutsideView* view) {
     }
     out[k] = v;
   }
-  std::string pids;
+  // Sorted by the id inside, for the same reason as CaptureOutsideView sorts host pids.
+  std::vector<std::pair<long, std::string>> ids;
   for (pid_t p : view->pids) {
     auto it = inside.find(std::to_string(p));
-    pids += (pids.empty() ? "" : " ") + (it != inside.end() ? it->second : std::to_string(p));
+    const std::string id = it != inside.end() ? it->second : std::to_string(p);
+    ids.emplace_back(std::strtol(id.c_str(), nullptr, 10), id);
   }
+  std::sort(ids.begin(), ids.end());
+  std::string pids;
+  for (const auto& [n, id] : ids) pids += (pids.empty() ? "" : " ") + id;
   out["pids"] = pids;
   view->entries = std::move(out);
 }

@@ -306,8 +306,12 @@ bool CaptureOutsideView(pid_t root, OutsideView* view, std::string* error) {
     return false;
   }
   WalkTree(root, view, 0);
+  // Sorted: the walk follows /proc's children lists, whose order is creation order, and a
+  // restore may create siblings in another order without changing the tree.
+  std::vector<pid_t> sorted = view->pids;
+  std::sort(sorted.begin(), sorted.end());
   std::string pids;
-  for (pid_t p : view->pids) pids += (pids.empty() ? "" : " ") + std::to_string(p);
+  for (pid_t p : sorted) pids += (pids.empty() ? "" : " ") + std::to_string(p);
   view->entries["pids"] = pids;
   for (pid_t p : view->pids) CaptureProcess(p, view);
   return true;

@@ -31,7 +31,17 @@ std::string ReadTimers() {
   char buf[8192];
   size_t n = std::fread(buf, 1, sizeof buf, f);
   std::fclose(f);
-  return std::string(buf, n);
+  std::string text(buf, n);
+  // The notify lines name us by our pid as /proc sees it. In the ns flavor /proc is the
+  // host's, where our pid changes with every restore, so name ourselves "self" instead;
+  // the id inside our namespace is what must survive, and getpid() checks that.
+  char self[32] = {};
+  if (readlink("/proc/self", self, sizeof self - 1) > 0) {
+    const std::string mine = std::string("pid.") + self + "\n";
+    for (size_t at = text.find(mine); at != std::string::npos; at = text.find(mine, at))
+      text.replace(at, mine.size(), "pid.self\n");
+  }
+  return text;
 }
 
 double Remaining(timer_t id) {

@@ -4,7 +4,6 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -17,6 +16,7 @@
 #include "engine/dump/ipc_namespace.h"
 #include "engine/dump/proc_files.h"
 #include "engine/net/netns_links.h"
+#include "engine/proc/in_namespaces.h"
 #include "engine/proc/ns_ids.h"
 #include "engine/proc/text.h"
 
@@ -86,64 +86,24 @@ Result<img::Namespaces> CollectInside(img::Namespaces image) {
   return image;
 }
 
-// Enters the root's net/uts/ipc namespaces in a child (setns changes only the caller, and
-// the dumper must stay where it is) and brings back what CollectInside found.
+// Runs CollectInside (and the SysV dump) inside the root's net/uts/ipc namespaces.
 Status CollectFromChild(pid_t root, img::Namespaces* image, img::IpcNamespace* sysv) {
-  std::vector<UniqueFd> ns_fds;
-  for (const char* name : {"net", "uts", "ipc"}) {
-    const bool want = (std::string(name) == "net" && image->net()) || (std::string(name) == "uts" && image->uts()) ||
-                      (std::string(name) == "ipc" && image->ipc());
-    if (want) ns_fds.push_back(STASIS_VALUE(OpenFile(ProcPath(root, std::string("ns/") + name), O_RDONLY | O_CLOEXEC)));
-  }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return SysError("pipe for the namespace helper");
-  UniqueFd reader(fds[0]), writer(fds[1]);
-  const pid_t child = ::fork();
-  if (child < 0) return SysError("fork the namespace helper");
-  if (child == 0) {
-    reader.reset();
-    std::string out;
-    Status entered = Status::Ok();
-    for (const UniqueFd& fd : ns_fds)
-      if (::setns(fd.get(), 0) != 0) entered = SysError("setns into the tree's namespaces");
-    if (entered.ok()) {
-      // Reply: 'O', the length of the Namespaces message (8 bytes), it, then the IpcNamespace.
-      auto r = CollectInside(*image);
-      Result<img::IpcNamespace> sysv = img::IpcNamespace();
-      if (r.ok() && image->ipc()) sysv = DumpIpcNamespace();
-      if (!r.ok()) {
-        out = "E" + r.error().message();
-      } else if (!sysv.ok()) {
-        out = "E" + sysv.error().message();
-      } else {
-        const std::string ns = r->SerializeAsString();
-        const uint64_t len = ns.size();
-        out = "O" + std::string(reinterpret_cast<const char*>(&len), sizeof len) + ns + sysv->SerializeAsString();
-      }
-    } else {
-      out = "E" + entered.error().message();
-    }
-    (void)WriteAll(writer.get(), out.data(), out.size(), "namespace helper pipe");
-    ::_exit(0);
-  }
-  writer.reset();
-  std::string got;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(reader.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (got.empty()) return Internal("the namespace helper died (" + std::to_string(status) + ")");
-  if (got[0] == 'E') return Unsupported(got.substr(1));
+  std::vector<std::string> names;
+  if (image->net()) names.push_back("net");
+  if (image->uts()) names.push_back("uts");
+  if (image->ipc()) names.push_back("ipc");
+  // The reply: the length of the Namespaces message (8 bytes), it, then the IpcNamespace.
+  const std::string got = STASIS_VALUE(proc::RunInNamespaces(root, names, ErrorKind::kNotSupported, [&]() -> Result<std::string> {
+    const img::Namespaces inside = STASIS_VALUE(CollectInside(*image));
+    const img::IpcNamespace objects = image->ipc() ? STASIS_VALUE(DumpIpcNamespace()) : img::IpcNamespace();
+    const std::string ns = inside.SerializeAsString();
+    const uint64_t len = ns.size();
+    return std::string(reinterpret_cast<const char*>(&len), sizeof len) + ns + objects.SerializeAsString();
+  }));
   uint64_t len = 0;
-  if (got.size() < 1 + sizeof len) return Internal("the namespace helper sent a short reply");
-  std::memcpy(&len, got.data() + 1, sizeof len);
-  const size_t at = 1 + sizeof len;
+  if (got.size() < sizeof len) return Internal("the namespace helper sent a short reply");
+  std::memcpy(&len, got.data(), sizeof len);
+  const size_t at = sizeof len;
   if (len > got.size() - at || !image->ParseFromArray(got.data() + at, static_cast<int>(len)) ||
       !sysv->ParseFromArray(got.data() + at + len, static_cast<int>(got.size() - at - len)))
     return Internal("the namespace helper sent a malformed reply");

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <map>
@@ -13,6 +12,7 @@
 #include "engine/common/fd.h"
 #include "engine/images/image_io.h"
 #include "engine/net/netns_links.h"
+#include "engine/proc/in_namespaces.h"
 #include "engine/proc/ns_ids.h"
 #include "engine/proc/text.h"
 #include "engine/restore/ipc_namespace.h"
@@ -165,47 +165,20 @@ Result<NamespacePlan> LoadNamespaces(const std::string& images_dir, ImageSet& se
 Status ConfigureNamespaces(pid_t root, const NamespacePlan& ns, Logger& log) {
   if (!ns.present) return Status::Ok();
   const img::Namespaces& image = ns.image;
-  std::vector<UniqueFd> ns_fds;
-  for (const char* name : {"net", "uts", "ipc"}) {
-    const std::string n = name;
-    if ((n == "net" && image.net()) || (n == "uts" && image.uts()) || (n == "ipc" && image.ipc()))
-      ns_fds.push_back(STASIS_VALUE(OpenFile("/proc/" + std::to_string(root) + "/ns/" + n, O_RDONLY | O_CLOEXEC)));
-  }
-  if (ns_fds.empty()) return Status::Ok();
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return SysError("pipe for the namespace helper");
-  UniqueFd reader(fds[0]), writer(fds[1]);
-  const pid_t child = ::fork();
-  if (child < 0) return SysError("fork the namespace helper");
-  if (child == 0) {
-    reader.reset();
-    Status s = Status::Ok();
-    for (const UniqueFd& fd : ns_fds)
-      if (s.ok() && ::setns(fd.get(), 0) != 0) s = SysError("setns into the restored tree's namespaces");
-    if (s.ok() && image.uts() && ::sethostname(image.hostname().data(), image.hostname().size()) != 0)
-      s = SysError("sethostname");
-    if (s.ok() && image.uts() && ::setdomainname(image.domainname().data(), image.domainname().size()) != 0)
-      s = SysError("setdomainname");
-    if (s.ok() && image.net()) s = net::ApplyNetLinks(image.links());
-    if (s.ok() && image.ipc()) s = RestoreIpcNamespace(ns.sysv);
-    const std::string out = s.ok() ? std::string("O") : "E" + s.error().message();
-    (void)WriteAll(writer.get(), out.data(), out.size(), "namespace helper pipe");
-    ::_exit(0);
-  }
-  writer.reset();
-  std::string got;
-  char buf[1024];
-  for (;;) {
-    ssize_t n = ::read(reader.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (got.empty()) return Internal("the namespace helper died (wait status " + std::to_string(status) + ")");
-  if (got[0] != 'O') return Error(ErrorKind::kIO, "restore namespaces: " + got.substr(1));
+  std::vector<std::string> names;
+  if (image.net()) names.push_back("net");
+  if (image.uts()) names.push_back("uts");
+  if (image.ipc()) names.push_back("ipc");
+  if (names.empty()) return Status::Ok();
+  (void)STASIS_VALUE_CTX(proc::RunInNamespaces(root, names, ErrorKind::kIO, [&]() -> Result<std::string> {
+    if (image.uts() && ::sethostname(image.hostname().data(), image.hostname().size()) != 0)
+      return SysError("sethostname");
+    if (image.uts() && ::setdomainname(image.domainname().data(), image.domainname().size()) != 0)
+      return SysError("setdomainname");
+    if (image.net()) STASIS_TRY(net::ApplyNetLinks(image.links()));
+    if (image.ipc()) STASIS_TRY(RestoreIpcNamespace(ns.sysv));
+    return std::string();
+  }), "restore namespaces");
   log.Debug("namespaces of pid %d configured (host name '%s', %d links)", root, image.hostname().c_str(), image.links_size());
   return Status::Ok();
 }

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <string>
 
+#include "zdtm/lib/inet.h"
 #include "zdtm/lib/zdtm.h"
 
 namespace {
@@ -30,103 +31,38 @@ constexpr size_t kBulk = 256 * 1024;
 
 char BulkByte(size_t i) { return static_cast<char>('a' + (i * 7 + i / 13) % 26); }
 
-double Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-socklen_t Loopback(int family, uint16_t port, sockaddr_storage* ss) {
-  std::memset(ss, 0, sizeof *ss);
-  if (family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(ss);
-    in->sin_family = AF_INET;
-    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    in->sin_port = htons(port);
-    return sizeof *in;
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(ss);
-  in6->sin6_family = AF_INET6;
-  in6->sin6_addr = in6addr_loopback;
-  in6->sin6_port = htons(port);
-  return sizeof *in6;
-}
-
-uint16_t PortOf(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  return ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
-                                       : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
-// Reads exactly n bytes (fd may be non-blocking) before `deadline`; false on EOF/error/timeout.
-bool ReadExactly(int fd, char* buf, size_t n, double deadline) {
-  size_t got = 0;
-  while (got < n) {
-    if (Now() > deadline) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    ssize_t r = recv(fd, buf + got, n - got, MSG_DONTWAIT);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (r <= 0) return false;
-    got += static_cast<size_t>(r);
-  }
-  return true;
-}
-
-bool SendAll(int fd, const std::string& s, double deadline) {
-  size_t done = 0;
-  while (done < s.size()) {
-    if (Now() > deadline) return false;
-    pollfd p{fd, POLLOUT, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    ssize_t r = send(fd, s.data() + done, s.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (r <= 0) return false;
-    done += static_cast<size_t>(r);
-  }
-  return true;
-}
-
-bool Expect(int fd, const char* want, double deadline) {
-  char buf[64] = {};
-  const size_t n = std::strlen(want);
-  return ReadExactly(fd, buf, n, deadline) && std::memcmp(buf, want, n) == 0;
-}
-
 // The client, in its own session outside the dumped tree. Reports only through the connections.
 [[noreturn]] void Client(const int* listeners, const uint16_t* ports, const std::string& go_file) {
   setsid();
   // The listeners belong to the server: a copy here would keep their ports busy at restore.
   for (int i = 0; i < kConns; ++i) close(listeners[i]);
-  const double deadline = Now() + 50;
+  const double deadline = zdtm::MonotonicNow() + 50;
   int fds[kConns];
   for (int i = 0; i < kConns; ++i) {
     fds[i] = socket(kFamilies[i], SOCK_STREAM, 0);
     int small = 4096;
     setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     sockaddr_storage ss;
-    socklen_t len = Loopback(kFamilies[i], ports[i], &ss);
+    socklen_t len = zdtm::LoopbackAddress(kFamilies[i], ports[i], &ss);
     if (connect(fds[i], reinterpret_cast<sockaddr*>(&ss), len) != 0) zdtm::ChildFail("client connect %d", i);
-    if (!SendAll(fds[i], "req-1\n", deadline) || !Expect(fds[i], "ans-1\n", deadline))
+    if (!zdtm::SendAll(fds[i], "req-1\n", deadline) || !zdtm::ExpectBytes(fds[i], "ans-1\n", deadline))
       zdtm::ChildFail("client: first exchange on connection %d", i);
-    if (!SendAll(fds[i], "queued-up\n", deadline)) zdtm::ChildFail("client: queued request %d", i);
+    if (!zdtm::SendAll(fds[i], "queued-up\n", deadline)) zdtm::ChildFail("client: queued request %d", i);
   }
   // Reading now would drain the server's send queue before the dump: wait for the restore.
   struct stat st;
   while (stat(go_file.c_str(), &st) != 0) {
-    if (Now() > deadline) _exit(1);
+    if (zdtm::MonotonicNow() > deadline) _exit(1);
     usleep(50 * 1000);
   }
   for (int i = 0; i < kConns; ++i) {
     bool ok = true;
     std::string bulk(kBulk, '\0');
-    if (!ReadExactly(fds[i], bulk.data(), kBulk, deadline)) ok = false;
+    if (!zdtm::ReadExactly(fds[i], bulk.data(), kBulk, deadline)) ok = false;
     for (size_t k = 0; ok && k < kBulk; ++k) ok = bulk[k] == BulkByte(k);
-    if (!SendAll(fds[i], ok ? "req-2 bulk-ok\n" : "req-2 bulk-bad\n", deadline)) _exit(1);
-    ok = Expect(fds[i], "ans-2\n", deadline) && ok;
-    SendAll(fds[i], ok ? "done\n" : "fail\n", deadline);
+    if (!zdtm::SendAll(fds[i], ok ? "req-2 bulk-ok\n" : "req-2 bulk-bad\n", deadline)) _exit(1);
+    ok = zdtm::ExpectBytes(fds[i], "ans-2\n", deadline) && ok;
+    zdtm::SendAll(fds[i], ok ? "done\n" : "fail\n", deadline);
     close(fds[i]);
   }
   _exit(0);
@@ -136,7 +72,7 @@ bool Expect(int fd, const char* want, double deadline) {
 
 int main(int argc, char** argv) {
   auto t = zdtm::Test::Init(argc, argv);
-  const double setup_deadline = Now() + 20;
+  const double setup_deadline = zdtm::MonotonicNow() + 20;
   int listeners[kConns], conns[kConns];
   uint16_t ports[kConns];
   for (int i = 0; i < kConns; ++i) {
@@ -144,10 +80,10 @@ int main(int argc, char** argv) {
     int one = 1;
     setsockopt(listeners[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_storage ss;
-    socklen_t len = Loopback(kFamilies[i], 0, &ss);
+    socklen_t len = zdtm::LoopbackAddress(kFamilies[i], 0, &ss);
     if (bind(listeners[i], reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(listeners[i], 4) != 0)
       t.Fail("listen (family %d): %s", kFamilies[i], std::strerror(errno));
-    ports[i] = PortOf(listeners[i]);
+    ports[i] = zdtm::LocalPort(listeners[i]);
   }
   const std::string go_file = t.outfile() + ".go";
   unlink(go_file.c_str());
@@ -167,7 +103,7 @@ int main(int argc, char** argv) {
     conns[i] = accept(listeners[i], nullptr, nullptr);
     if (conns[i] < 0) t.Fail("accept: %s", std::strerror(errno));
     fcntl(conns[i], F_SETFL, O_NONBLOCK);
-    if (!Expect(conns[i], "req-1\n", setup_deadline) || !SendAll(conns[i], "ans-1\n", setup_deadline))
+    if (!zdtm::ExpectBytes(conns[i], "req-1\n", setup_deadline) || !zdtm::SendAll(conns[i], "ans-1\n", setup_deadline))
       t.Fail("first exchange on connection %d", i);
     // The bulk: as much as the send queue takes now, the rest after the restore.
     for (int spins = 0; spins < 100; ++spins) {
@@ -198,21 +134,21 @@ int main(int argc, char** argv) {
   t.Ready();
   t.WaitForTerm();
 
-  const double deadline = Now() + 30;
+  const double deadline = zdtm::MonotonicNow() + 30;
   for (int i = 0; i < kConns; ++i)
-    if (!Expect(conns[i], "queued-up\n", deadline)) t.Fail("connection %d: the queued request is lost", i);
+    if (!zdtm::ExpectBytes(conns[i], "queued-up\n", deadline)) t.Fail("connection %d: the queued request is lost", i);
   int go = open(go_file.c_str(), O_WRONLY | O_CREAT, 0600);
   if (go < 0) t.Fail("create %s: %s", go_file.c_str(), std::strerror(errno));
   close(go);
   for (int i = 0; i < kConns; ++i) {
     std::string rest(kBulk - sent[i], '\0');
     for (size_t k = sent[i]; k < kBulk; ++k) rest[k - sent[i]] = BulkByte(k);
-    if (!SendAll(conns[i], rest, deadline)) t.Fail("connection %d: could not send the rest of the bulk", i);
+    if (!zdtm::SendAll(conns[i], rest, deadline)) t.Fail("connection %d: could not send the rest of the bulk", i);
     char line[32] = {};
-    if (!ReadExactly(conns[i], line, 14, deadline)) t.Fail("connection %d: no second request", i);
+    if (!zdtm::ReadExactly(conns[i], line, 14, deadline)) t.Fail("connection %d: no second request", i);
     if (std::memcmp(line, "req-2 bulk-ok\n", 14) != 0) t.Fail("connection %d: client says %.14s", i, line);
-    if (!SendAll(conns[i], "ans-2\n", deadline)) t.Fail("connection %d: answer", i);
-    if (!Expect(conns[i], "done\n", deadline)) t.Fail("connection %d: the client did not get its answer", i);
+    if (!zdtm::SendAll(conns[i], "ans-2\n", deadline)) t.Fail("connection %d: answer", i);
+    if (!zdtm::ExpectBytes(conns[i], "done\n", deadline)) t.Fail("connection %d: the client did not get its answer", i);
   }
   unlink(go_file.c_str());
   t.Pass();

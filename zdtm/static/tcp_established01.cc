@@ -20,105 +20,41 @@
 #include <cstring>
 #include <string>
 
+#include "zdtm/lib/inet.h"
 #include "zdtm/lib/zdtm.h"
 
 namespace {
 
 constexpr int kFamilies[] = {AF_INET, AF_INET6};
 constexpr int kConns = 2;
-double Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-socklen_t Loopback(int family, uint16_t port, sockaddr_storage* ss) {
-  std::memset(ss, 0, sizeof *ss);
-  if (family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(ss);
-    in->sin_family = AF_INET;
-    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    in->sin_port = htons(port);
-    return sizeof *in;
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(ss);
-  in6->sin6_family = AF_INET6;
-  in6->sin6_addr = in6addr_loopback;
-  in6->sin6_port = htons(port);
-  return sizeof *in6;
-}
-
-uint16_t PortOf(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  return ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
-                                       : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
-// Reads exactly n bytes (fd may be non-blocking) before `deadline`; false on EOF/error/timeout.
-bool ReadExactly(int fd, char* buf, size_t n, double deadline) {
-  size_t got = 0;
-  while (got < n) {
-    if (Now() > deadline) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    ssize_t r = recv(fd, buf + got, n - got, MSG_DONTWAIT);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (r <= 0) return false;
-    got += static_cast<size_t>(r);
-  }
-  return true;
-}
-
-bool SendAll(int fd, const std::string& s, double deadline) {
-  size_t done = 0;
-  while (done < s.size()) {
-    if (Now() > deadline) return false;
-    pollfd p{fd, POLLOUT, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    ssize_t r = send(fd, s.data() + done, s.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (r <= 0) return false;
-    done += static_cast<size_t>(r);
-  }
-  return true;
-}
-
-bool Expect(int fd, const char* want, double deadline) {
-  char buf[64] = {};
-  const size_t n = std::strlen(want);
-  return ReadExactly(fd, buf, n, deadline) && std::memcmp(buf, want, n) == 0;
-}
-
 // The client, in its own session outside the dumped tree. Reports only through the connections
 // (and the outfile, through ChildFail).
 [[noreturn]] void Client(const int* listeners, const uint16_t* ports, const std::string& go_file) {
   setsid();
   for (int i = 0; i < kConns; ++i) close(listeners[i]);
-  const double deadline = Now() + 50;
+  const double deadline = zdtm::MonotonicNow() + 50;
   int fds[kConns];
   for (int i = 0; i < kConns; ++i) {
     fds[i] = socket(kFamilies[i], SOCK_STREAM, 0);
     sockaddr_storage ss;
-    socklen_t len = Loopback(kFamilies[i], ports[i], &ss);
+    socklen_t len = zdtm::LoopbackAddress(kFamilies[i], ports[i], &ss);
     if (connect(fds[i], reinterpret_cast<sockaddr*>(&ss), len) != 0) zdtm::ChildFail("client connect %d", i);
   }
   struct stat st;
   unsigned n = 0;
   for (; stat(go_file.c_str(), &st) != 0; ++n) {
-    if (Now() > deadline) _exit(1);
+    if (zdtm::MonotonicNow() > deadline) _exit(1);
     char line[32];
     std::snprintf(line, sizeof line, "ping %06u\n", n);
     for (int i = 0; i < kConns; ++i)
-      if (!SendAll(fds[i], line, deadline)) zdtm::ChildFail("client: connection %d broke at ping %u: %s", i, n, std::strerror(errno));
+      if (!zdtm::SendAll(fds[i], line, deadline)) zdtm::ChildFail("client: connection %d broke at ping %u: %s", i, n, std::strerror(errno));
     usleep(10 * 1000);
   }
   char stop[32];
   std::snprintf(stop, sizeof stop, "stop %06u\n", n);
   for (int i = 0; i < kConns; ++i) {
-    if (!SendAll(fds[i], stop, deadline)) zdtm::ChildFail("client: connection %d: stop", i);
-    if (!Expect(fds[i], "ok\n", deadline)) zdtm::ChildFail("client: connection %d: no answer after restore", i);
+    if (!zdtm::SendAll(fds[i], stop, deadline)) zdtm::ChildFail("client: connection %d: stop", i);
+    if (!zdtm::ExpectBytes(fds[i], "ok\n", deadline)) zdtm::ChildFail("client: connection %d: no answer after restore", i);
     close(fds[i]);
   }
   _exit(0);
@@ -135,10 +71,10 @@ int main(int argc, char** argv) {
     int one = 1;
     setsockopt(listeners[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_storage ss;
-    socklen_t len = Loopback(kFamilies[i], 0, &ss);
+    socklen_t len = zdtm::LoopbackAddress(kFamilies[i], 0, &ss);
     if (bind(listeners[i], reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(listeners[i], 4) != 0)
       t.Fail("listen (family %d): %s", kFamilies[i], std::strerror(errno));
-    ports[i] = PortOf(listeners[i]);
+    ports[i] = zdtm::LocalPort(listeners[i]);
   }
   const std::string go_file = t.outfile() + ".go";
   unlink(go_file.c_str());
@@ -163,11 +99,11 @@ int main(int argc, char** argv) {
   int go = open(go_file.c_str(), O_WRONLY | O_CREAT, 0600);
   if (go < 0) t.Fail("create %s: %s", go_file.c_str(), std::strerror(errno));
   close(go);
-  const double deadline = Now() + 40;
+  const double deadline = zdtm::MonotonicNow() + 40;
   for (int i = 0; i < kConns; ++i) {
     for (unsigned want = 0;; ++want) {
       char line[16] = {};
-      if (!ReadExactly(conns[i], line, 12, deadline)) t.Fail("connection %d: line %u lost", i, want);
+      if (!zdtm::ReadExactly(conns[i], line, 12, deadline)) t.Fail("connection %d: line %u lost", i, want);
       char expect[16];
       std::snprintf(expect, sizeof expect, "ping %06u\n", want);
       if (std::memcmp(line, expect, 12) == 0) continue;
@@ -176,7 +112,7 @@ int main(int argc, char** argv) {
       zdtm::Log("connection %d: %u pings in order", i, want);
       break;
     }
-    if (!SendAll(conns[i], "ok\n", deadline)) t.Fail("connection %d: answer", i);
+    if (!zdtm::SendAll(conns[i], "ok\n", deadline)) t.Fail("connection %d: answer", i);
   }
   // The client exits after its answers; a reset it saw shows up as its FAIL line.
   usleep(200 * 1000);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 
 #include "engine/common/error.h"
@@ -60,6 +61,9 @@ struct OpenContext {
   const ObjectStore& objects;   // per-object images (pipe data, memfd contents), validated
   FdExchange& exchange;         // hands the other end of a pipe (etc.) to its opener
   const RestoredFds& fds;       // this process's fds opened so far
+  // Every file of the image set by id, for objects that refer to another one by something
+  // other than its inode (a unix client to its listener, by name); may be null in tests.
+  const std::map<uint64_t, img::FileEntry>* files = nullptr;
 };
 
 // Open order within one process: every kNormal file first, then kAfterOthers (epoll, which

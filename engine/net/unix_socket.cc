@@ -173,7 +173,11 @@ class UnixSocketKindImpl final : public files::FileKind {
     const std::string what = Name(u);
     UniqueFd fd;
     auto made = ctx.exchange.Take(Key(u.inode(), kPartSelf));
-    if (made.ok()) {
+    if (made.ok() && u.state() == TCP_LISTEN) {
+      // A client opened before us made us (ListenerFor): take our own backlog.
+      fd = std::move(*made);
+      if (::listen(fd.get(), static_cast<int>(u.backlog())) != 0) return SysError(what + ": listen");
+    } else if (made.ok()) {
       fd = std::move(*made);
       // Our peer's opener made us; fill our queue through its dup, then apply both sides'
       // shutdown now that no more data has to flow.
@@ -215,22 +219,50 @@ class UnixSocketKindImpl final : public files::FileKind {
     return SendAll(sender, out, what);
   }
 
-  Result<UniqueFd> Create(const img::UnixSocket& u, OpenContext& ctx, const std::string& what) const {
-    if (u.state() == TCP_LISTEN) {
-      UniqueFd fd = STASIS_VALUE(NewSocket(u.type(), what));
-      STASIS_TRY(BindUnix(fd.get(), u.name(), u.name_unlinked(), what));
-      if (::listen(fd.get(), static_cast<int>(u.backlog())) != 0) return SysError(what + ": listen");
-      return fd;
-    }
-    if (u.peer_mutual() || u.peer_gone()) return CreatePair(u, ctx, what);
+  static Result<UniqueFd> CreateListener(const img::UnixSocket& u, const std::string& what) {
     UniqueFd fd = STASIS_VALUE(NewSocket(u.type(), what));
-    if (u.pending()) {
-      // Non-blocking so a full backlog is an error, not a hang.
-      if (::fcntl(fd.get(), F_SETFL, O_NONBLOCK) != 0) return SysError(what + ": fcntl");
-      STASIS_TRY(ConnectUnix(fd.get(), u.peer_name(), what));
-      STASIS_TRY(Shutdown(fd.get(), u.shutdown(), what));
-      return fd;
+    STASIS_TRY(BindUnix(fd.get(), u.name(), u.name_unlinked(), what));
+    if (::listen(fd.get(), static_cast<int>(u.backlog())) != 0) return SysError(what + ": listen");
+    return fd;
+  }
+
+  // The listening socket of the image set that a pending client reconnects to, by name.
+  static const img::UnixSocket* ListenerFor(const img::UnixSocket& client, const OpenContext& ctx) {
+    if (ctx.files == nullptr) return nullptr;
+    for (const auto& [id, entry] : *ctx.files) {
+      if (!entry.has_unix_sk()) continue;
+      const img::UnixSocket& l = entry.unix_sk();
+      if (l.state() == TCP_LISTEN && l.type() == client.type() && l.name() == client.peer_name() && !l.name_unlinked())
+        return &l;
     }
+    return nullptr;
+  }
+
+  // A client whose connection its listener had not accepted yet connects again by name. When
+  // the listener belongs to a process (or an fd) restored later, this opener makes it first and
+  // hands it over: fd and process order must not decide whether the connection comes back.
+  Result<UniqueFd> CreatePendingClient(const img::UnixSocket& u, OpenContext& ctx, const std::string& what) const {
+    UniqueFd fd = STASIS_VALUE(NewSocket(u.type(), what));
+    // Non-blocking so a full backlog is an error, not a hang.
+    if (::fcntl(fd.get(), F_SETFL, O_NONBLOCK) != 0) return SysError(what + ": fcntl");
+    Status connected = ConnectUnix(fd.get(), u.peer_name(), what);
+    const int err = connected.ok() ? 0 : connected.error().sys_errno();
+    const img::UnixSocket* listener = (err == ENOENT || err == ECONNREFUSED) ? ListenerFor(u, ctx) : nullptr;
+    if (listener != nullptr) {
+      UniqueFd made = STASIS_VALUE(CreateListener(*listener, Name(*listener)));
+      connected = ConnectUnix(fd.get(), u.peer_name(), what);
+      if (connected.ok()) STASIS_TRY(ctx.exchange.Share(Key(listener->inode(), kPartSelf), std::move(made)));
+    }
+    STASIS_TRY(connected);
+    STASIS_TRY(Shutdown(fd.get(), u.shutdown(), what));
+    return fd;
+  }
+
+  Result<UniqueFd> Create(const img::UnixSocket& u, OpenContext& ctx, const std::string& what) const {
+    if (u.state() == TCP_LISTEN) return CreateListener(u, what);
+    if (u.peer_mutual() || u.peer_gone()) return CreatePair(u, ctx, what);
+    if (u.pending()) return CreatePendingClient(u, ctx, what);
+    UniqueFd fd = STASIS_VALUE(NewSocket(u.type(), what));
     if (!u.name().empty()) STASIS_TRY(BindUnix(fd.get(), u.name(), false, what));
     if (u.queue_size() > 0) {
       // A datagram receiver: its queue comes back from a throwaway socket, sent to its name,

@@ -28,7 +28,7 @@ struct PuppetReply {
   int32_t error;        // 0, or the errno of the failed step
   int32_t control_fd;   // the puppet's own control fd number
   uint64_t value;       // kSpawnChild: the child's pid; kMapTrampoline: the trampoline address
-  char what[192];       // the failed step, e.g. "open /var/log/x" (NUL-terminated)
+  char what[320];       // the failed step, e.g. "open /var/log/x" (NUL-terminated)
 };
 
 static_assert(std::is_trivially_copyable_v<PuppetRequest>);

@@ -219,11 +219,17 @@ bool OpenByKind(const PuppetContext& ctx, const ProcessPlan& p, const FdStep& s,
   if (kind == nullptr) return Fail(reply, EINVAL, "no module for this file");
   PuppetFdExchange exchange(ctx.exchange, p.control_fd_floor);
   files::FdsAtDumpedNumbers fds;
-  files::OpenContext octx{ctx.set->objects, exchange, fds};
+  files::OpenContext octx{ctx.set->objects, exchange, fds, &ctx.set->files};
   auto fd = kind->Open(*s.entry, octx);
   if (!fd.ok()) {
-    Text{reply->what, sizeof reply->what}.Add(fd.error().message().c_str());
-    reply->error = fd.error().sys_errno() != 0 ? fd.error().sys_errno() : EIO;
+    // The coordinator appends strerror(error) itself: drop the copy the message ends with.
+    std::string message = fd.error().message();
+    const int e = fd.error().sys_errno();
+    const std::string tail = std::string(": ") + std::strerror(e);
+    if (e != 0 && message.size() > tail.size() && message.compare(message.size() - tail.size(), tail.size(), tail) == 0)
+      message.resize(message.size() - tail.size());
+    Text{reply->what, sizeof reply->what}.Add(message.c_str());
+    reply->error = e != 0 ? e : EIO;
     return false;
   }
   return PlaceFd(fd->release(), s, reply);

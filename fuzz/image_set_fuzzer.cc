@@ -64,7 +64,12 @@ void CheckPlan(const restore::ImageSet& set, bool shell_job) {
       Check(c > i && c < n, "a child index out of range or before its parent");
       Check(plan->processes[c].parent == i, "children and parent links disagree");
     }
-    for (size_t k = 1; k < p.fds.size(); ++k) Check(p.fds[k - 1].fd < p.fds[k].fd, "fd steps not ascending");
+    // Ascending within each phase; the kAfterOthers files (epoll) come after every other one.
+    for (size_t k = 1; k < p.fds.size(); ++k) {
+      const restore::FdStep &a = p.fds[k - 1], &b = p.fds[k];
+      Check(!a.after_others || b.after_others, "an fd of the first phase planned after the last phase");
+      Check(a.after_others != b.after_others || a.fd < b.fd, "fd steps not ascending within their phase");
+    }
     for (const restore::FdStep& fd : p.fds) {
       Check(fd.fd >= 0 && fd.fd < p.control_fd_floor, "an fd at or above the control fd floor");
       if (fd.source == restore::FdSource::kFromPeer)

@@ -118,11 +118,13 @@ Status CollectKindFd(DumpContext& ctx, const files::FileKind& kind, const files:
   if (tcp_connection) {
     // Before repair mode: from now until the restored socket owns the connection the peer's
     // segments are dropped instead of being answered with RST (engine/net/net_lock.h).
+    // Without the lock this is no checkpoint at all: what the peer sends while the socket is
+    // read is acknowledged by the kernel and then lost with the dumped process. So it is an
+    // error (the tree resumes unharmed), not a warning.
     auto tuple = net::TupleOfSocket(f.local_fd.get(), f.Describe());
     Status locked = tuple.ok() ? net::LockConnection(*tuple, f.Describe()) : Status(std::move(tuple).error());
     if (!locked.ok())
-      ctx.log.Warn("%s; without the network lock the peer is reset if it sends before the restore",
-                   locked.error().message().c_str());
+      return std::move(locked).error().Context("cannot hold back the peer of an established TCP connection");
   }
   img::FileEntry entry;
   entry.set_id(id);

@@ -1,8 +1,11 @@
 #include "engine/restore/host_checks.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <set>
@@ -67,6 +70,23 @@ Status CheckCpuFeatures(const ImageSet& set) {
       if (missing != 0)
         return Unsupported("xstate of thread " + std::to_string(t.tid()) + " uses features " +
                            Hex(missing) + " this CPU lacks (it has " + Hex(supported) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckCapabilities(const ImageSet& set) {
+  // capset() may only keep or drop what the caller has: every puppet starts with our sets.
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return SysError("capget");
+  const uint64_t ours = data[0].permitted | (static_cast<uint64_t>(data[1].permitted) << 32);
+  for (const ProcessImage& proc : set.processes) {
+    for (const img::ThreadCore& t : proc.core.threads()) {
+      const uint64_t missing = (t.creds().cap_prm() | t.creds().cap_inh()) & ~ours;
+      if (missing != 0)
+        return Unsupported("thread " + std::to_string(t.tid()) + " had capabilities " + Hex(missing) +
+                           " that this restorer does not hold (it has " + Hex(ours) + "), so it cannot give them back");
     }
   }
   return Status::Ok();

@@ -16,6 +16,10 @@ Status CheckCpuFeatures(const ImageSet& set);
 
 // Every pid and tid of the set must be free. A just-killed tree may still be being reaped,
 // so a taken pid is given up to `wait_ms` to vanish before it is reported as in use.
+// Every capability a thread had (permitted, inheritable) is one the restorer holds: a guest's
+// root may have had CAP_SYS_RESOURCE, which this host's root lacks.
+Status CheckCapabilities(const ImageSet& set);
+
 Status CheckPidsFree(const ImageSet& set, int wait_ms = 3000);
 
 // Files the restore will open (fds, file mappings, exe) must exist; a regular file that shrank

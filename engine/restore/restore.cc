@@ -155,6 +155,7 @@ Status RestoreAll(const RestoreOptions& options, Logger& log, int* exit_status, 
                       " file locks: restore with --file-locks");
   STASIS_TRY(CheckCpuFeatures(set));
   STASIS_TRY(CheckVdso(set));   // same vDSO, or one that can be redirected
+  STASIS_TRY(CheckCapabilities(set));
   STASIS_TRY(CheckFilesExist(set, log));
   STASIS_TRY(VerifyPageChecksums(set, options.images_dir));
   if (!namespaces.pid()) STASIS_TRY(CheckPidsFree(set));   // a new pid namespace has every pid free

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -47,10 +48,16 @@ Result<std::string> GetXstate(pid_t tid) {
 }
 
 Status SetXstate(pid_t tid, const std::string& xstate) {
-  std::string copy = xstate;  // the kernel takes a non-const buffer
+  // The kernel wants exactly its own XSAVE size and takes min(iov_len, that size) bytes, so an
+  // image from a CPU with a smaller area (a TCG guest's 832 bytes on an AVX-512 host) is padded:
+  // the zeros past it are components whose XSTATE_BV bit is clear, i.e. in their init state.
+  // (A larger image is cut to this CPU's size by the kernel; CheckCpuFeatures has already
+  // refused any component this CPU lacks.)
+  std::string copy = xstate;
+  copy.resize(std::max(copy.size(), kMaxXstate), '\0');
   iovec iov{copy.data(), copy.size()};
   if (::ptrace(PTRACE_SETREGSET, tid, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) != 0)
-    return SysError("PTRACE_SETREGSET NT_X86_XSTATE " + Tid(tid) + " (" + std::to_string(copy.size()) +
+    return SysError("PTRACE_SETREGSET NT_X86_XSTATE " + Tid(tid) + " (" + std::to_string(xstate.size()) +
                     " bytes, features 0x" + [&] {
                       char b[32];
                       std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(XstateFeatures(xstate)));

@@ -1,7 +1,8 @@
 # shellcheck shell=dash
 # /job/run.sh for a zdtm run inside the guest (busybox ash, sourced by /init in a subshell).
 # /job/env sets: ZDTM_RUN STASIS TESTS_DIR WORK_DIR XFER_DIR KERNEL_NAME PHASE (run|dump|restore)
-# and NOFILE (the host's RLIMIT_NOFILE, see run-vm.sh)
+# and NOFILE (the host's RLIMIT_NOFILE, see run-vm.sh), CAPS (dump phase for the host: its
+# capability set, zdtm-run --caps) and BIND_NOW (the same: tests start with LD_BIND_NOW=1)
 # /job/args holds the runner's arguments, one a line (options first, then test names).
 # Result files go to $STASIS_OUT; /init sends them to the host on the result channel.
 
@@ -37,7 +38,9 @@ esac
 mkdir -p "$WORK_DIR" "$XFER_DIR"
 case $PHASE in
   run) set -- "$@" ;;
-  dump) set -- --dump-to "$XFER_DIR" "$@" ;;
+  dump) set -- --dump-to "$XFER_DIR" "$@"
+        [ -n "${CAPS:-}" ] && set -- --caps "$CAPS" "$@"
+        [ -n "${BIND_NOW:-}" ] && export LD_BIND_NOW=1 ;;
   restore)
     wait_for_disk || exit 90
     if ! tar -xf $xfer_dev -C "$XFER_DIR"; then

@@ -109,4 +109,7 @@ GUEST_TCG_CPU='max,la57=off,pku=off,mpx=off'
 # glibc picks its string functions by CPU feature once, at start-up. A process started on this
 # AVX-512 host and restored in a TCG guest (AVX2, no AVX-512) would execute AVX-512 there; tests
 # meant to cross host -> guest start with these features masked (glibc 2.36 knows these names).
-GUEST_CPU_TUNABLES='glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,-AVX512VL'
+# XSAVEC too: ld.so picks its lazy-binding trampoline (_dl_runtime_resolve_xsavec) by it, and
+# TCG has XSAVE but not XSAVEC, so every restored process died of SIGILL in ld.so at its first
+# unresolved call.
+GUEST_CPU_TUNABLES='glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,-AVX512VL,-XSAVEC'

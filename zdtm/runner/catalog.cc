@@ -172,6 +172,15 @@ const KnownFailure* MatchKnownFailure(const TestSpec& spec, const KernelId& here
   return nullptr;
 }
 
+const KnownFailure* MatchDumpPhaseKnownFailure(const TestSpec& spec, const KernelId& here) {
+  for (const KnownFailure& k : spec.known_failures) {
+    std::string dump_glob, restore_glob;
+    if (SplitPairGlob(k.kernel_glob, &dump_glob, &restore_glob) && restore_glob == "*" && GlobMatches(dump_glob, here))
+      return &k;
+  }
+  return nullptr;
+}
+
 const KnownFailure* MatchKnownFailure(const TestSpec& spec, const std::string& kernel_name,
                                       const std::string& kernel_release) {
   return MatchKnownFailure(spec, KernelId{kernel_name, kernel_release}, nullptr);

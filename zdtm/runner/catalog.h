@@ -55,7 +55,10 @@ bool SplitPairGlob(const std::string& glob, std::string* dump_glob, std::string*
 // The known failure that applies on kernel `here` to images dumped on `dumped_on` (nullptr:
 // dumped here too), or nullptr. Plain globs apply only without dumped_on, pairs only with it.
 const KnownFailure* MatchKnownFailure(const TestSpec& spec, const KernelId& here, const KernelId* dumped_on);
-// Same, for a dump and restore on one kernel.
+// The dump phase of a migration (--dump-to): only a pair glob whose restore side is "*" (it
+// fails wherever the images go) applies, when its dump side matches `here`.
+const KnownFailure* MatchDumpPhaseKnownFailure(const TestSpec& spec, const KernelId& here);
+// Same as MatchKnownFailure, for a dump and restore on one kernel.
 const KnownFailure* MatchKnownFailure(const TestSpec& spec, const std::string& kernel_name,
                                       const std::string& kernel_release);
 

@@ -99,5 +99,15 @@ TEST(MatchKnownFailure, PairGlobsApplyOnlyToAnotherKernelsImages) {
   EXPECT_EQ(MatchKnownFailure(s, k612, &by_release), &s.known_failures[1]);
 }
 
+TEST(MatchKnownFailure, TheDumpPhaseOfAMigrationTakesOnlyPairsToAnywhere) {
+  TestSpec s;
+  s.known_failures = {{"*", "everywhere"}, {"6.1.*->host", "to the host"}, {"*->*", "the peer stays behind"}};
+  const KernelId k61{"6.1.192", "6.1.0-56-cloud-amd64"};
+  EXPECT_EQ(MatchDumpPhaseKnownFailure(s, k61), &s.known_failures[2]);
+  TestSpec narrow;
+  narrow.known_failures = {{"6.12.*->*", "dumped on 6.12"}};
+  EXPECT_EQ(MatchDumpPhaseKnownFailure(narrow, k61), nullptr);
+}
+
 }  // namespace
 }  // namespace zdtm::runner

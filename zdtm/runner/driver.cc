@@ -183,7 +183,10 @@ bool Run::Start() {
   // A fixed environment: tests compare /proc/self/environ, and runs must be reproducible.
   s.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C",
            "ZDTM_TEST=" + spec_.name};
-  if (const char* t = getenv("GLIBC_TUNABLES")) s.env.push_back(std::string("GLIBC_TUNABLES=") + t);
+  // ...plus the migration baseline the operator set for a lesser (or different) target machine:
+  // CPU features masked for glibc, and eager binding (see kernels/run-vm.sh).
+  for (const char* name : {"GLIBC_TUNABLES", "LD_BIND_NOW"})
+    if (const char* v = getenv(name)) s.env.push_back(std::string(name) + "=" + v);
   pid_t launcher = Spawn(s, &error);
   if (launcher < 0) {
     Fail(error);
@@ -414,8 +417,11 @@ TestResult RunTest(const RunContext& ctx, const TestSpec& spec) {
   const DumpOrigin* origin = run.origin();
   if (origin && ApplyExpectedRefusal(ctx, spec, *origin, &r)) return r;
   // Known failures describe checkpoint/restore; --no-cr checks only the tests themselves.
-  const KnownFailure* k =
-      o.no_cr ? nullptr : MatchKnownFailure(spec, {o.kernel, ctx.kernel_release}, origin ? &origin->kernel : nullptr);
+  const KnownFailure* k = nullptr;
+  if (!o.no_cr && !o.dump_to.empty())
+    k = MatchDumpPhaseKnownFailure(spec, {o.kernel, ctx.kernel_release});
+  else if (!o.no_cr)
+    k = MatchKnownFailure(spec, {o.kernel, ctx.kernel_release}, origin ? &origin->kernel : nullptr);
   if (k) {
     if (r.outcome == Outcome::kFail) {
       r.outcome = Outcome::kKnownFail;

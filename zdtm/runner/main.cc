@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "zdtm/runner/caps.h"
 #include "zdtm/runner/catalog.h"
 #include "zdtm/runner/driver.h"
 #include "zdtm/runner/features.h"
@@ -53,6 +54,13 @@ int Main(int argc, char** argv) {
   std::optional<RunnerOptions> options = ParseOptions(argc, argv, &exit_code);
   if (!options) return exit_code;
   const RunnerOptions& o = *options;
+  if (o.limit_caps) {
+    std::string caps_error;
+    if (!LimitCapabilities(o.caps, &caps_error)) {
+      std::fprintf(stderr, "zdtm-run: --caps: %s\n", caps_error.c_str());
+      return 2;
+    }
+  }
 
   std::vector<TestSpec> catalog, tests;
   std::string error;

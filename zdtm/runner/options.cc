@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -16,16 +17,18 @@ namespace {
 constexpr const char kUsage[] =
     "usage: zdtm-run [--stasis PATH] [--tests-dir DIR] [--work-dir DIR] [--iters N]\n"
     "                [--flavor h|ns|\"h ns\"] [--junit FILE] [--shard i/n] [--list] [--no-cr]\n"
-    "                [--kernel NAME] [--dump-to DIR] [--restore-from DIR] [-v] [TEST...]\n"
+    "                [--kernel NAME] [--dump-to DIR] [--restore-from DIR] [--caps HEX] [-v] [TEST...]\n"
     "  --shard i/n       run every n-th test starting at index i (0 <= i < n)\n"
     "  --flavor LIST     h (host), ns (new pid/net/ipc/uts namespaces) or both, e.g. \"h ns\"\n"
     "  --no-cr           run the tests without dump/restore (checks the tests themselves)\n"
     "  --dump-to DIR     start and dump each test; DIR/<test>/ gets images, work dir, outside view\n"
     "  --restore-from DIR  restore each test dumped with --dump-to DIR (same absolute path), check\n"
-    "  --kernel NAME     kernel name matched by known-fail globs (default: host)\n";
+    "  --kernel NAME     kernel name matched by known-fail globs (default: host)\n"
+    "  --caps HEX        keep only these capabilities (bounding and all sets) for the runner, the\n"
+    "                    engine and the tests: the set of the machine the images will go to\n";
 
 enum LongOnly { kStasis = 1000, kTestsDir, kWorkDir, kIters, kFlavor, kJunit, kShard, kList,
-                kNoCr, kKernel, kDumpTo, kRestoreFrom, kHelp };
+                kNoCr, kKernel, kDumpTo, kRestoreFrom, kCaps, kHelp };
 
 std::string RunnerDir() {
   char buf[PATH_MAX];
@@ -74,6 +77,7 @@ std::optional<RunnerOptions> ParseOptions(int argc, char** argv, int* exit_code)
       {"kernel", required_argument, nullptr, kKernel},
       {"dump-to", required_argument, nullptr, kDumpTo},
       {"restore-from", required_argument, nullptr, kRestoreFrom},
+      {"caps", required_argument, nullptr, kCaps},
       {"verbose", no_argument, nullptr, 'v'},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
@@ -105,6 +109,14 @@ std::optional<RunnerOptions> ParseOptions(int argc, char** argv, int* exit_code)
       case kKernel: o.kernel = optarg; break;
       case kDumpTo: o.dump_to = optarg; break;
       case kRestoreFrom: o.restore_from = optarg; break;
+      case kCaps: {
+        char* end = nullptr;
+        errno = 0;
+        o.caps = std::strtoull(optarg, &end, 16);
+        if (errno != 0 || end == optarg || *end != '\0') return Bad(std::string("--caps needs a hex mask, got '") + optarg + "'", exit_code);
+        o.limit_caps = true;
+        break;
+      }
       case 'v': o.verbose = true; break;
       case kHelp:
         std::fputs(kUsage, stdout);

@@ -1,6 +1,7 @@
 // zdtm-run's command line.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct RunnerOptions {
   std::string dump_to;     // start + dump only; images and work dirs go here
   std::string restore_from;  // restore from a --dump-to directory, then check
   bool verbose = false;
+  bool limit_caps = false;   // --caps: keep only `caps` (a migration target's capability set)
+  uint64_t caps = 0;
   std::vector<std::string> tests;  // names to run; all when empty
 };
 

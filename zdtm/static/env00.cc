@@ -23,9 +23,14 @@ int main(int argc, char** argv) {
     std::string e3 = "LONG=" + std::string(3000, 'x');
     // The runner's CPU baseline (GLIBC_TUNABLES masking CPU features, for a restore on a lesser
     // CPU) is the operator's, not the test's: it must outlive the re-exec like any inherited setting.
-    std::string e4 = getenv("GLIBC_TUNABLES") ? std::string("GLIBC_TUNABLES=") + getenv("GLIBC_TUNABLES") : "";
-    char* env[] = {e1.data(), e2.data(), e3.data(), e4.empty() ? nullptr : e4.data(), nullptr};
-    execve("/proc/self/exe", args.data(), env);
+    // LD_BIND_NOW likewise (set for images that go from a guest to a host with a larger XSAVE area).
+    std::vector<std::string> kept;
+    for (const char* name : {"GLIBC_TUNABLES", "LD_BIND_NOW"})
+      if (const char* v = getenv(name)) kept.push_back(std::string(name) + "=" + v);
+    std::vector<char*> env = {e1.data(), e2.data(), e3.data()};
+    for (std::string& k : kept) env.push_back(k.data());
+    env.push_back(nullptr);
+    execve("/proc/self/exe", args.data(), env.data());
     return 1;
   }
   auto t = zdtm::Test::Init(argc, argv);

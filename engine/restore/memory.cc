@@ -258,13 +258,16 @@ Status UnmapPuppetMemory(Target& t) {
   return unmap_to(kTaskSize);
 }
 
-Status MoveVdso(Target& t) {
+Status MoveVdso(const RestoreContext& ctx, Target& t) {
   const std::vector<Area> cur = STASIS_VALUE_CTX(CurrentVdsoAreas(t.pid()), t.who());
   const std::vector<Area> want = DumpedVdsoAreas(t.image().mm);
   // The puppet is a clone of the coordinator: its vDSO is this kernel's, as CheckVdso saw it.
   const HostVdso host = STASIS_VALUE_CTX(ReadVdso(t.pid()), t.who());
   const VdsoDecision decision =
       STASIS_VALUE(DecideVdso(t.image().mm, images::ImageFileName("mm", t.pid()), host));
+  static constexpr const char* kModeNames[] = {"in place", "moved", "redirected", "dropped"};
+  if (ctx.log != nullptr)
+    ctx.log->Info("%s: vDSO %s", t.who().c_str(), kModeNames[static_cast<int>(decision.mode)]);
   switch (decision.mode) {
     case VdsoMode::kNothing: return Status::Ok();
     case VdsoMode::kMove: break;

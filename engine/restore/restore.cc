@@ -93,7 +93,7 @@ Status RestoreProcess(const RestoreContext& ctx, Target& t) {
 
   STASIS_TRY(DropPuppetRseq(t));
   STASIS_TRY(UnmapPuppetMemory(t));
-  STASIS_TRY(MoveVdso(t));
+  STASIS_TRY(MoveVdso(ctx, t));
   STASIS_TRY(MapVmas(ctx, t));
   const auto pages_start = Clock::now();
   STASIS_TRY(WritePages(ctx, t));

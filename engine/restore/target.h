@@ -70,7 +70,7 @@ class Target {
 // memory.cc
 Status DropPuppetRseq(Target& t);              // the coordinator's rseq area is about to vanish
 Status UnmapPuppetMemory(Target& t);           // all but the trampoline and the vDSO areas
-Status MoveVdso(Target& t);                    // vDSO/vvar to their dumped addresses
+Status MoveVdso(const RestoreContext& ctx, Target& t);   // vDSO/vvar to their dumped addresses
 Status MapVmas(const RestoreContext& ctx, Target& t);
 Status WritePages(const RestoreContext& ctx, Target& t);   // process_vm_writev, many runs per call
 Status FinishVmas(const RestoreContext& ctx, Target& t);   // final protections and madvise

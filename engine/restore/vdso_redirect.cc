@@ -121,6 +121,14 @@ Status CheckVdso(const ImageSet& set) {
     if (p.zombie()) continue;
     auto d = DecideVdso(p.mm, images::ImageFileName("mm", p.pid()), host);
     if (!d.ok()) return std::move(d).error();
+    if (d->mode != VdsoMode::kRedirect) continue;
+    // Only the entry points are redirected: a thread stopped in the middle of the old code
+    // would go on reading the old [vvar], which no longer exists.
+    const VdsoArea* old_vdso = FindVdso(DumpedAreas(p.mm));
+    for (const img::ThreadCore& t : p.core.threads())
+      if (old_vdso != nullptr && t.regs().ip() >= old_vdso->start && t.regs().ip() < old_vdso->end)
+        return Unsupported(images::ImageFileName("core", p.pid()) + ": thread " + std::to_string(t.tid()) +
+                           " was stopped inside the vDSO, whose code differs on this kernel: dump again");
   }
   return Status::Ok();
 }

@@ -60,6 +60,33 @@ TEST(VdsoDecision, OtherCodeIsRedirected) {
   for (const auto& e : d->redirect.entries) EXPECT_EQ(e.fix, arch::VdsoFix::kJump) << e.name;
 }
 
+TEST(CheckVdso, RefusesAThreadStoppedInsideAVdsoThatIsRedirected) {
+  Fixture f(0x7f0000000000);
+  if (f.host.image.empty()) GTEST_SKIP() << "no vDSO";
+  std::string other = f.host.image;
+  other.back() ^= 0x5a;
+  f.mm.set_vdso_image(other);
+  ImageSet set;
+  ProcessImage p;
+  p.entry.set_pid(42);
+  p.core.set_pid(42);
+  p.mm = f.mm;
+  img::ThreadCore* t = p.core.add_threads();
+  t->set_tid(42);
+  t->mutable_regs()->set_ip(0x400100);   // in its own code: fine
+  set.processes.push_back(p);
+  EXPECT_TRUE(CheckVdso(set).ok());
+  const img::Vma* vdso = nullptr;
+  for (const img::Vma& v : f.mm.vmas())
+    if (v.kind() == img::VMA_VDSO) vdso = &v;
+  ASSERT_NE(vdso, nullptr);
+  set.processes[0].core.mutable_threads(0)->mutable_regs()->set_ip(vdso->start() + 0x10);
+  auto r = CheckVdso(set);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("core-42.img: thread 42 was stopped inside the vDSO"), std::string::npos)
+      << r.error().message();
+}
+
 TEST(VdsoDecision, OtherLayoutIsRedirectedEvenWithTheSameBytes) {
   Fixture f(0x7f0000000000);
   if (f.host.image.empty()) GTEST_SKIP() << "no vDSO";

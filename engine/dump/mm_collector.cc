@@ -55,7 +55,7 @@ Result<img::VmaKind> Classify(const proc::MapsEntry& e) {
   if (e.shared && (e.path == "/dev/zero (deleted)" ||
                    (e.path.starts_with("[anon_shmem:") && e.path.ends_with("]"))))
     return img::VMA_ANON_SHARED;
-  if (e.path.starts_with("/SYSV")) return Unsupported(Range(e) + ": SysV shared memory is not supported yet");
+  if (e.path.starts_with("/SYSV") && e.shared) return img::VMA_SYSV_SHM;   // inode: the shmid
   if (e.path.starts_with("/memfd:")) return Unsupported(Range(e) + ": memfd mappings are not supported yet");
   if (e.deleted()) return Unsupported(Range(e) + ": the mapped file was deleted (not supported yet)");
   if (e.path.empty() || e.path[0] != '/') return Unsupported(Range(e) + ": unknown kind of mapping");

@@ -68,7 +68,6 @@ TEST(VmaFromSmaps, SystemMappings) {
 
 TEST(VmaFromSmaps, RefusesWhatCannotBeRestored) {
   const char* cases[] = {
-      "1000-2000 rw-s 00000000 00:01 7   /SYSV00000000 (deleted)\nVmFlags: rd wr sh \n",
       "1000-2000 rw-s 00000000 00:01 7   /memfd:x (deleted)\nVmFlags: rd wr sh \n",
       "1000-2000 r--p 00000000 fe:00 7   /tmp/gone (deleted)\nVmFlags: rd \n",
       "1000-2000 rw-p 00000000 00:00 0   [uprobes]\nVmFlags: rd \n",
@@ -82,6 +81,14 @@ TEST(VmaFromSmaps, RefusesWhatCannotBeRestored) {
     EXPECT_FALSE(v.ok()) << c;
     if (!v.ok()) { EXPECT_NE(v.error().message().find("VMA 1000-2000"), std::string::npos) << v.error().message(); }
   }
+}
+
+TEST(VmaFromSmaps, AttachedSysvShmIsItsSegment) {
+  auto v = VmaFromSmaps(Entry("1000-3000 rw-s 00000000 00:01 98311   /SYSV5a5a0001 (deleted)\nVmFlags: rd wr sh mr mw me ms \n"));
+  ASSERT_TRUE(v.ok()) << v.error().message();
+  EXPECT_EQ(v->kind(), img::VMA_SYSV_SHM);
+  EXPECT_EQ(v->inode(), 98311u) << "the shmid, which shmat takes at restore";
+  EXPECT_EQ(v->prot(), static_cast<uint32_t>(PROT_READ | PROT_WRITE));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -302,12 +303,47 @@ Status MoveVdso(const RestoreContext& ctx, Target& t) {
   return Unsupported(t.who() + ": no free place to move the vDSO through");
 }
 
+// An attached SysV shm segment: shmat maps it whole from its start, so the VMA at offset 0
+// attaches and the VMAs after it with the same shmid (an attachment split by mprotect) are part
+// of that mapping. What the process had unmapped of the segment's tail is unmapped again.
+Status AttachSysvShm(Target& t, const google::protobuf::RepeatedPtrField<img::Vma>& vmas, int i) {
+  const img::Vma& v = vmas[i];
+  const std::string what = t.who() + ": SysV shm " + std::to_string(v.inode()) + " at " + Range(v.start(), v.end());
+  const bool continues = i > 0 && vmas[i - 1].kind() == img::VMA_SYSV_SHM && vmas[i - 1].inode() == v.inode() &&
+                         vmas[i - 1].end() == v.start() &&
+                         vmas[i - 1].pgoff() + (vmas[i - 1].end() - vmas[i - 1].start()) == v.pgoff();
+  if (v.pgoff() != 0) {
+    if (continues) return Status::Ok();
+    return Unsupported(what + ": attached from offset " + Hex(v.pgoff()) + " (the start was unmapped): not supported");
+  }
+  uint64_t extent = v.end();
+  for (int j = i + 1; j < vmas.size() && vmas[j].kind() == img::VMA_SYSV_SHM && vmas[j].inode() == v.inode() &&
+                      vmas[j].start() == extent && vmas[j].pgoff() == extent - v.start();
+       ++j)
+    extent = vmas[j].end();
+  const uint64_t flags = SHM_REMAP | ((v.prot() & PROT_WRITE) ? 0 : SHM_RDONLY) | ((v.prot() & PROT_EXEC) ? SHM_EXEC : 0);
+  auto r = t.main().Checked("shmat", SYS_shmat, v.inode(), v.start(), flags);
+  if (!r.ok()) return std::move(r.error().Context(what + " (the segment must exist: in the tree's ipc namespace, or on this host)"));
+  if (*r != v.start()) return Internal(what + ": the kernel attached it at " + Hex(*r));
+  for (const proc::MapsEntry& e : STASIS_VALUE(ReadMaps(t.pid()))) {
+    if (e.start != v.start()) continue;
+    if (e.end > extent)
+      STASIS_TRY_CTX(t.main().Checked("munmap", SYS_munmap, extent, e.end - extent), what + ": unmap the tail");
+    break;
+  }
+  return Status::Ok();
+}
+
 Status MapVmas(const RestoreContext& ctx, Target& t) {
   const std::vector<bool> with_pages = VmasWithPages(t.image());
   RemoteFileCache files(t);
   const auto& vmas = t.image().mm.vmas();
   for (int i = 0; i < vmas.size(); ++i) {
     if (IsSpecialVma(vmas[i].kind())) continue;
+    if (vmas[i].kind() == img::VMA_SYSV_SHM) {
+      STASIS_TRY(AttachSysvShm(t, vmas, i));
+      continue;
+    }
     STASIS_TRY(MapOne(ctx, t, vmas[i], with_pages[static_cast<size_t>(i)],
                       t.plan().shared_anon_of_vma[static_cast<size_t>(i)], files));
   }
@@ -368,7 +404,8 @@ Status FinishVmas(const RestoreContext& ctx, Target& t) {
     if (IsSpecialVma(v.kind())) continue;
     const uint64_t len = v.end() - v.start();
     const std::string where = t.who() + ": " + Range(v.start(), v.end());
-    if (MappingProt(v, with_pages[static_cast<size_t>(i)]) != v.prot())
+    // A SysV attachment was mapped whole with its first part's protection: each part gets its own.
+    if (MappingProt(v, with_pages[static_cast<size_t>(i)]) != v.prot() || v.kind() == img::VMA_SYSV_SHM)
       STASIS_TRY_CTX(t.main().Checked("mprotect", SYS_mprotect, v.start(), len, v.prot()), where);
     for (const AdviceBit& a : kAdvice) {
       if (!(v.advice() & a.bit)) continue;

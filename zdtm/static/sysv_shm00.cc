@@ -1,7 +1,7 @@
 // SysV shared memory segments of the test's own ipc namespace survive with their ids (the
 // test keeps using the ids it got), keys, sizes, permissions and contents: a keyed segment
 // with a pattern and a byte near its end, and an IPC_PRIVATE one that is all zeros. Neither
-// is attached while the tree is dumped (attached segments are not supported yet).
+// is attached while the tree is dumped (sysv_shm01 covers attached segments).
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
